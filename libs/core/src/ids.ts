@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Ids are UUIDv7 (RFC 9562 §5.7) in the database — time-ordered, so B-tree inserts stay local —
+ * and travel in the API as typed ids: `dom_` + the 26-character Crockford base32 of the 128 bits
+ * (the TypeID layout). A typed id tells a reader and a log line what it names, and an id of the
+ * wrong kind is refused before it reaches a query.
+ */
+export function uuidv7(nowMs: number = Date.now()): string {
+  const bytes = randomBytes(16);
+  // 48-bit big-endian Unix milliseconds.
+  bytes.writeUIntBE(nowMs, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const DECODE = new Map([...ALPHABET].map((ch, i) => [ch, i]));
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const idPrefixes = [
+  'ten',
+  'usr',
+  'mem',
+  'dom',
+  'key',
+  'ses',
+  'run',
+  'fnd',
+  'evt',
+  'whk',
+  'dlv',
+  'rpt',
+] as const;
+export type IdPrefix = (typeof idPrefixes)[number];
+
+/** `encodeId('dom', uuid)` → `dom_01h455vb4pex5vsknk084sn02q`. */
+export function encodeId(prefix: IdPrefix, uuid: string): string {
+  if (!UUID_RE.test(uuid)) throw new Error(`not a uuid: ${uuid}`);
+  let value = BigInt(`0x${uuid.replaceAll('-', '')}`);
+  let out = '';
+  for (let i = 0; i < 26; i++) {
+    out = ALPHABET[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return `${prefix}_${out}`;
+}
+
+/** The uuid inside a typed id, or undefined when the text is not an id of that kind. */
+export function decodeId(prefix: IdPrefix, text: string): string | undefined {
+  if (text.length !== prefix.length + 27 || !text.startsWith(`${prefix}_`)) return undefined;
+  const body = text.slice(prefix.length + 1);
+  // 26 base32 digits hold 130 bits; the first digit may only carry the top 3 of 128.
+  if ((DECODE.get(body[0]!) ?? 8) > 7) return undefined;
+  let value = 0n;
+  for (const ch of body) {
+    const digit = DECODE.get(ch);
+    if (digit === undefined) return undefined;
+    value = (value << 5n) | BigInt(digit);
+  }
+  const hex = value.toString(16).padStart(32, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function newId(prefix: IdPrefix): { uuid: string; id: string } {
+  const uuid = uuidv7();
+  return { uuid, id: encodeId(prefix, uuid) };
+}
