@@ -1,0 +1,85 @@
+/**
+ * The backstop of tenant isolation, checked against the live catalogue rather than the schema
+ * files: every table with a tenant_id must have RLS enabled AND forced, with a policy that reads
+ * app.tenant_id; and the role the apps connect as must not be able to step around it.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+let client: pg.Client;
+const appRole = () => new URL(inject('databaseUrl')).username;
+
+beforeAll(async () => {
+  // Read the catalogue as a superuser: it sees every table, whatever its grants.
+  const url = new URL(inject('adminDatabaseUrl'));
+  url.pathname = new URL(inject('databaseUrl')).pathname;
+  client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+});
+
+afterAll(async () => {
+  await client.end();
+});
+
+describe('row-level security catalogue', () => {
+  it('should enable and force RLS with a tenant policy on every table that has a tenant_id', async () => {
+    const { rows } = await client.query<{
+      table: string;
+      enabled: boolean;
+      forced: boolean;
+      policies: string[] | null;
+    }>(`
+      select c.relname as table, c.relrowsecurity as enabled, c.relforcerowsecurity as forced,
+             (select array_agg(p.qual || ' / ' || coalesce(p.with_check, '<none>'))
+                from pg_policies p where p.schemaname = n.nspname and p.tablename = c.relname) as policies
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind in ('r', 'p')
+         and (exists (select 1 from pg_attribute a
+                       where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
+              or c.relname = 'tenants')
+       order by c.relname`);
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    const offenders = rows.filter(
+      (r) =>
+        !r.enabled || !r.forced || !r.policies?.some((p) => p.includes("current_setting('app.tenant_id'")),
+    );
+    expect(offenders.map((r) => r.table)).toEqual([]);
+    // WITH CHECK too, so a tenant cannot write rows into another tenant.
+    for (const row of rows) {
+      expect(row.policies!.every((p) => !p.endsWith('<none>'))).toBe(true);
+    }
+  });
+
+  it('should give the app role no way around RLS', async () => {
+    const role = appRole();
+    const { rows } = await client.query<{ rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean }>(
+      'select rolsuper, rolbypassrls, rolcreaterole from pg_roles where rolname = $1',
+      [role],
+    );
+    expect(rows).toEqual([{ rolsuper: false, rolbypassrls: false, rolcreaterole: false }]);
+
+    // Nor through any role it is a member of.
+    const inherited = await client.query(
+      `select r.rolname from pg_roles r
+        where pg_has_role($1, r.oid, 'MEMBER') and (r.rolsuper or r.rolbypassrls)`,
+      [role],
+    );
+    expect(inherited.rows).toEqual([]);
+
+    // It owns no table (owners could ALTER TABLE ... DISABLE ROW LEVEL SECURITY), directly or by membership.
+    const owned = await client.query(
+      `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and pg_has_role($1, c.relowner, 'MEMBER')`,
+      [role],
+    );
+    expect(owned.rows).toEqual([]);
+
+    // And it cannot change the schema.
+    const create = await client.query<{ can: boolean }>(
+      "select has_schema_privilege($1, 'public', 'CREATE') as can",
+      [role],
+    );
+    expect(create.rows[0]!.can).toBe(false);
+  });
+});

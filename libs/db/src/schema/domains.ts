@@ -1,0 +1,71 @@
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { id, lifecycleDates, tenantIsolation } from './columns.ts';
+import { tenants } from './tenants.ts';
+
+/** A domain a tenant watches. The same name may be watched by several tenants, each with its own row. */
+export const domains = pgTable(
+  'domains',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Lower-case A-label form without the trailing dot. */
+    name: text('name').notNull(),
+    /** Published by the owner at `_mailwarden.<name>` TXT to prove control. Not a secret. */
+    verificationToken: text('verification_token').notNull(),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    ...lifecycleDates,
+  },
+  (t) => [
+    uniqueIndex('domains_tenant_name_key').on(t.tenantId, t.name),
+    index('domains_name_idx').on(t.name),
+    check('domains_name_lower', sql`${t.name} = lower(${t.name})`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * Check families are scheduled separately: cheap passive DNS checks often, active SMTP probes and
+ * blocklist sweeps on their own cadence. `next_run_at` lives in Postgres so the schedule survives
+ * Redis being emptied (DESIGN.md §2.3).
+ */
+export const checkFamilies = ['dns', 'dnssec', 'tls', 'blocklist'] as const;
+export type CheckFamily = (typeof checkFamilies)[number];
+
+export const domainSchedules = pgTable(
+  'domain_schedules',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    domainId: uuid('domain_id')
+      .notNull()
+      .references(() => domains.id, { onDelete: 'cascade' }),
+    family: text('family', { enum: checkFamilies }).notNull(),
+    intervalSeconds: integer('interval_seconds').notNull(),
+    nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
+    lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ name: 'domain_schedules_pkey', columns: [t.domainId, t.family] }),
+    index('domain_schedules_tenant_idx').on(t.tenantId, t.domainId),
+    index('domain_schedules_due_idx').on(t.nextRunAt),
+    check('domain_schedules_interval_min', sql`${t.intervalSeconds} >= 60`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type DomainRow = typeof domains.$inferSelect;
+export type DomainScheduleRow = typeof domainSchedules.$inferSelect;
