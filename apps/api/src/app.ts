@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiConfig } from './config.ts';
+import type { ApiContainer } from './container.ts';
+import { systemModule } from './graphql/system.resolvers.ts';
+import graphql from './plugins/graphql.ts';
+import metrics from './plugins/metrics.ts';
+import openapi from './plugins/openapi.ts';
+import problemDetails from './plugins/problem-details.ts';
+import rateLimit from './plugins/rate-limit.ts';
+import requestId from './plugins/request-id.ts';
+import routeConventions from './plugins/route-conventions.ts';
+import security from './plugins/security.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { metaRoutes } from './routes/v1/meta.routes.ts';
+import { version } from './version.ts';
+
+/**
+ * The whole API as one plugin: infrastructure first, then the routes, in a fixed order. server.ts
+ * creates the Fastify instance and listens; tests build this on `Fastify()` and use `inject`.
+ */
+export function buildApp(config: ApiConfig, container: ApiContainer) {
+  return fp(
+    async (app: FastifyInstance) => {
+      // 1. Cross-cutting infrastructure.
+      await app.register(routeConventions);
+      await app.register(requestId);
+      await app.register(problemDetails);
+      await app.register(security, { corsOrigins: config.CORS_ORIGINS });
+      await app.register(metrics);
+      await app.register(rateLimit, {
+        redis: container.redis,
+        perMinute: config.RATE_LIMIT_PER_MINUTE,
+        keyPrefix: config.REDIS_KEY_PREFIX,
+      });
+      await app.register(openapi, { version, serverUrl: config.PUBLIC_BASE_URL });
+
+      // 2. Transport: REST routes, then GraphQL over the same services.
+      await app.register(healthRoutes, { container });
+      await app.register(metaRoutes, { prefix: '/v1', version });
+      await app.register(graphql, {
+        modules: [systemModule(version)],
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        production: config.mode === 'production',
+      });
+    },
+    { name: 'mailwarden-api' },
+  );
+}
