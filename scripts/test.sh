@@ -1,0 +1,13 @@
+#!/bin/sh
+# `npm test`: everything CI checks, in the order that fails fastest.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/ensure-ready.sh
+PATH="$PWD/node_modules/.bin:$PATH"
+export PATH
+
+echo "== typecheck"; tsc -p tsconfig.json --noEmit
+echo "== lint"; biome check .
+echo "== circular imports"; madge --circular --warning apps libs scripts bench
+echo "== openapi drift"; node apps/api/src/openapi.cli.ts check
+echo "== tests"; vitest run "$@"
