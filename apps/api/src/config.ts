@@ -1,16 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  bool,
-  type DeploymentMode,
-  int,
-  list,
-  oneOf,
-  parseConfig,
-  parseDeploymentMode,
-  secret,
-  str,
-  url,
-} from '@mailwarden/core';
+import { bool, int, list, loadConfig, oneOf, secret, str, url } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
 
 /** Every variable the API reads (DESIGN.md §4). Only this file looks at process.env. */
@@ -54,12 +43,8 @@ export const apiVariables = {
   }),
 };
 
-export type ApiConfig = ReturnType<typeof parseApiConfig>;
+export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
-function parseApiConfig(env: Record<string, string | undefined>, mode: DeploymentMode) {
-  return { mode, ...parseConfig(apiVariables, env, mode) };
-}
-
-export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  return parseApiConfig(env, parseDeploymentMode(env.MAILWARDEN_ENV));
+export function loadApiConfig(env: Readonly<Record<string, string | undefined>> = process.env) {
+  return loadConfig(apiVariables, env);
 }

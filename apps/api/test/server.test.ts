@@ -70,7 +70,7 @@ describe('server.ts', () => {
     });
     expect(await exitOf(child)).toBe(78);
     expect(stderr).toContain('API_PORT="eighty": must be an integer');
-    expect(stderr).toContain('REDIS_URL="http://x": protocol must be one of redis:, rediss:');
+    expect(stderr).toContain('REDIS_URL=<redacted>: protocol must be one of redis:, rediss:');
     expect(stderr).toContain('DATABASE_URL is required');
     expect(stderr).toContain('ENCRYPTION_KEY is required');
     expect(stderr).toContain('PUBLIC_BASE_URL is required');

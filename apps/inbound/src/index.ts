@@ -1,1 +1,1 @@
-export {};
+export { type InboundConfig, loadInboundConfig } from './config.ts';

@@ -34,7 +34,7 @@ describe('parseConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     const problems = (caught as ConfigError).problems;
     expect(problems).toHaveLength(4);
-    expect(problems.join('\n')).toMatch(/DATABASE_URL=.*protocol/);
+    expect(problems.join('\n')).toMatch(/DATABASE_URL=<redacted>: protocol/);
     expect(problems.join('\n')).toMatch(/PORT=.*between 1 and 65535/);
     expect(problems.join('\n')).toMatch(/NAME is required/);
     expect(problems.join('\n')).toMatch(/SERVERS=.*"a" is not a number; "b" is not a number/);

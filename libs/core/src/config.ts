@@ -64,6 +64,32 @@ export function parseConfig<S extends Schema>(
   return out as ConfigOf<S>;
 }
 
+/**
+ * An app's whole configuration: the deployment mode (`MAILWARDEN_ENV`) and the app's schema, with
+ * every problem in either reported together in one ConfigError.
+ */
+export function loadConfig<S extends Schema>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigOf<S> & { mode: DeploymentMode } {
+  const problems: string[] = [];
+  let mode: DeploymentMode = 'development';
+  try {
+    mode = parseDeploymentMode(env.MAILWARDEN_ENV);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  try {
+    const values = parseConfig(schema, env, mode);
+    if (problems.length === 0) return { mode, ...values };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  throw new ConfigError(problems);
+}
+
 /** Reads the deployment mode; anything but the three known words is refused. */
 export function parseDeploymentMode(raw: string | undefined): DeploymentMode {
   const value = (raw ?? 'development').trim() || 'development';
@@ -103,7 +129,8 @@ export function url(
   return {
     description,
     fallback,
-    secret: false,
+    // A connection URL may carry a password, so a bad one is never echoed back.
+    secret: true,
     parse(raw) {
       let parsed: URL;
       try {

@@ -14,6 +14,7 @@ export const databaseVariables = {
   ),
   DATABASE_ADMIN_URL: {
     ...str('Postgres superuser URL used only to create roles and the database; empty to skip', ''),
+    secret: true,
     parse: (raw: string) => url('', pgProtocols).parse(raw),
   },
 };

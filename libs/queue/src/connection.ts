@@ -75,5 +75,7 @@ export function waitForReady(connection: Redis, timeoutMs: number): Promise<void
     connection.on('ready', onReady);
     connection.on('error', onError);
     connection.on('end', onEnd);
+    // A lazy connection (`lazyConnect`) stays in `wait` until asked; failures arrive as events above.
+    if (connection.status === 'wait') connection.connect().catch(() => {});
   });
 }

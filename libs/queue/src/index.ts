@@ -1,1 +1,5 @@
-export {};
+export * from './connection.ts';
+export * from './job-id.ts';
+export * from './job-types.ts';
+export * from './producer.ts';
+export * from './queue-names.ts';

@@ -1,0 +1,201 @@
+import type { AddressInfo } from 'node:net';
+import { type Clock, type Logger, systemClock } from '@mailwarden/core';
+import { pingPool } from '@mailwarden/db';
+import {
+  allQueueNames,
+  type ConnectionRole,
+  type QueueName,
+  type RedisConnection,
+  waitForReady,
+} from '@mailwarden/queue';
+import {
+  DelayedError,
+  type Job,
+  RateLimitError,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
+import type { WorkerConfig } from './config.ts';
+import { createHealthServer } from './http-server.ts';
+import { createWorkerMetrics, type JobOutcome } from './metrics.ts';
+import { createProcessors, type JobProcessor } from './processors/index.ts';
+
+export interface WorkerDeps {
+  logger: Logger;
+  /** Opens a Redis connection of the given role; the worker closes what it opens. */
+  createConnection: (role: ConnectionRole) => RedisConnection;
+  /** Used only for the readiness ping; owned and closed by the caller. */
+  pool: Parameters<typeof pingPool>[0];
+  clock?: Clock;
+}
+
+/** Each readiness dependency must answer within this time. */
+const readinessTimeoutMs = 2_000;
+
+export interface StopResult {
+  /** False when the shutdown timeout cut jobs short; they stay locked until the stalled check frees them. */
+  drained: boolean;
+}
+
+/** Errors a processor throws on purpose to move its job; they are not failures. */
+function isControlFlow(err: unknown): boolean {
+  return (
+    err instanceof DelayedError ||
+    err instanceof RateLimitError ||
+    err instanceof WaitingChildrenError ||
+    err instanceof WaitingError
+  );
+}
+
+/** Mirrors BullMQ's own retry decision (Job.shouldRetryJob) so the metric says what will happen. */
+function isFinalFailure(job: Job, err: unknown): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+async function closeConnection(connection: RedisConnection, graceful: boolean): Promise<void> {
+  if (graceful && connection.status === 'ready') {
+    try {
+      await connection.quit();
+      return;
+    } catch {
+      // Fall through: the socket is going away either way.
+    }
+  }
+  connection.disconnect();
+}
+
+export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
+  const log = deps.logger;
+  const metrics = createWorkerMetrics();
+  const processors = createProcessors({ clock: deps.clock ?? systemClock });
+  const workerConnection = deps.createConnection('worker');
+  // Readiness pings use a fail-fast connection: on the worker connection a PING would wait out an
+  // outage in the offline queue instead of reporting it.
+  const probeConnection = deps.createConnection('producer');
+
+  function processorFor(queue: QueueName, name: string): JobProcessor | undefined {
+    const byName: Record<string, JobProcessor> = processors[queue];
+    return Object.hasOwn(byName, name) ? byName[name] : undefined;
+  }
+
+  async function runJob(queue: QueueName, job: Job<unknown>): Promise<unknown> {
+    const processor = processorFor(queue, job.name);
+    // Job names come from Redis; only known ones become label values, so cardinality stays bounded.
+    const labels = { queue, name: processor ? job.name : 'unknown' };
+    const jobLog = log.child({ jobId: job.id, queue, jobName: job.name });
+    const endTimer = metrics.jobDurationSeconds.startTimer(labels);
+    let outcome: JobOutcome = 'completed';
+    try {
+      if (!processor) throw new UnrecoverableError(`no processor for job name ${JSON.stringify(job.name)}`);
+      const result = await processor(job, { log: jobLog });
+      jobLog.info({ attempt: job.attemptsMade + 1 }, 'job completed');
+      return result;
+    } catch (err) {
+      if (isControlFlow(err)) {
+        outcome = 'deferred';
+      } else {
+        outcome = isFinalFailure(job, err) ? 'failed' : 'retrying';
+        jobLog.warn({ err, attempt: job.attemptsMade + 1, outcome }, 'job attempt failed');
+      }
+      throw err;
+    } finally {
+      endTimer();
+      metrics.jobsTotal.inc({ ...labels, outcome });
+    }
+  }
+
+  const workers = allQueueNames.map((queue) => {
+    const worker = new Worker(queue, (job: Job<unknown>) => runJob(queue, job), {
+      connection: workerConnection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDuration: config.WORKER_LOCK_DURATION_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+      autorun: false,
+    });
+    // Connection and script errors surface here; without a listener Node would crash the process.
+    worker.on('error', (err) => log.error({ err, queue }, 'queue worker error'));
+    worker.on('stalled', (jobId) =>
+      log.warn(
+        { jobId, queue },
+        'job stalled: its lock lapsed, so BullMQ requeues it (or fails it past maxStalledCount)',
+      ),
+    );
+    return worker;
+  });
+
+  const http = createHealthServer({
+    registry: metrics.registry,
+    log,
+    readinessTimeoutMs,
+    readinessChecks: [
+      {
+        name: 'redis',
+        check: async () => {
+          await waitForReady(probeConnection, readinessTimeoutMs);
+          await probeConnection.ping();
+        },
+      },
+      { name: 'postgres', check: () => pingPool(deps.pool) },
+    ],
+  });
+
+  let address: AddressInfo | undefined;
+  let stopping: Promise<StopResult> | undefined;
+
+  return {
+    metrics: metrics.registry,
+    address: () => address,
+
+    /** Listens for health and metrics, then starts taking jobs. Resolves once the listener is bound. */
+    async start(): Promise<AddressInfo> {
+      address = await http.listen(config.WORKER_HTTP_HOST, config.WORKER_HTTP_PORT);
+      for (const worker of workers) {
+        worker.run().catch((err: unknown) => log.error({ err, queue: worker.name }, 'queue worker stopped'));
+      }
+      log.info({ host: address.address, port: address.port, queues: allQueueNames }, 'worker ready');
+      return address;
+    },
+
+    /**
+     * Stops taking jobs, lets the ones in flight finish for up to `timeoutMs`, then force-closes.
+     * A force-closed job is not lost: its lock is no longer renewed, so once it expires the stalled
+     * check of any worker moves the job back to wait and it runs again (processors are idempotent).
+     */
+    stop(timeoutMs: number = config.WORKER_SHUTDOWN_TIMEOUT_MS): Promise<StopResult> {
+      stopping ??= (async () => {
+        log.info({ timeoutMs }, 'worker stopping; waiting for jobs in flight');
+        // pause() waits for jobs like close() does, but leaves close(force) usable at the deadline:
+        // once close() is waiting, BullMQ hands back the same pending promise to close(true).
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        });
+        const paused = Promise.all(workers.map((w) => w.pause())).then(
+          () => true as const,
+          (err: unknown) => {
+            log.error({ err }, 'waiting for jobs in flight failed');
+            return false as const;
+          },
+        );
+        const drained = await Promise.race([paused, deadline]);
+        clearTimeout(timer);
+        if (!drained)
+          log.warn({ timeoutMs }, 'shutdown timeout reached; unfinished jobs left to the stalled check');
+        await Promise.all(workers.map((w) => w.close(!drained)));
+        await Promise.all([
+          closeConnection(workerConnection, drained),
+          closeConnection(probeConnection, true),
+        ]);
+        await http.close();
+        log.info({ drained }, 'worker stopped');
+        return { drained };
+      })();
+      return stopping;
+    },
+  };
+}
+
+export type MailwardenWorker = ReturnType<typeof buildWorker>;

@@ -1,0 +1,90 @@
+import { AppError } from '@mailwarden/core';
+import { type Job, type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { waitForReady } from './connection.ts';
+import { validateJobId } from './job-id.ts';
+import type { JobNameOf, PayloadOf } from './job-types.ts';
+import type { QueueName } from './queue-names.ts';
+
+/**
+ * Defaults applied to every job. Finished jobs are removed by age and count so Redis holds only
+ * recent history (the durable record is Postgres); failed ones are kept longer for diagnosis.
+ * Retries back off exponentially: 5 attempts span about 15 s before a job fails for good.
+ */
+export const defaultJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 24 * 60 * 60, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 60 * 60, count: 5_000 },
+} as const satisfies JobsOptions;
+
+export interface EnqueueOptions {
+  /** Deterministic id so that duplicates collapse; see `validateJobId` for the rule. */
+  jobId?: string;
+}
+
+export interface ProducerOptions {
+  /** How long an enqueue waits for a connection that is still being set up before it gives up. */
+  readyTimeoutMs?: number;
+}
+
+function unavailable(cause?: unknown): AppError {
+  return new AppError('service_unavailable', { detail: 'the job queue is not reachable', cause });
+}
+
+/**
+ * A typed producer over one shared connection (created with role `producer`). The connection
+ * belongs to the caller: `close()` closes the queues, not the connection.
+ */
+export function createProducer(connection: Redis, prefix: string, options: ProducerOptions = {}) {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 5_000;
+  const queues = new Map<QueueName, Queue>();
+
+  function queueFor(name: QueueName): Queue {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection, prefix });
+      // Connection errors reach the connection's own listener and failed calls reject; this listener
+      // only keeps the re-emitted event from crashing the process.
+      queue.on('error', () => {});
+      queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  return {
+    prefix,
+
+    async enqueue<Q extends QueueName, N extends JobNameOf<Q>>(
+      queue: Q,
+      name: N,
+      payload: PayloadOf<Q, N>,
+      opts: EnqueueOptions = {},
+    ) {
+      // Checked before any I/O so a programming error is reported as such, not as an outage.
+      const jobId = opts.jobId === undefined ? undefined : validateJobId(opts.jobId);
+      try {
+        await waitForReady(connection, readyTimeoutMs);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      try {
+        const job = await queueFor(queue).add(name, payload, {
+          ...defaultJobOptions,
+          ...(jobId === undefined ? {} : { jobId }),
+        });
+        return job as Job<PayloadOf<Q, N>, unknown, N>;
+      } catch (err) {
+        if (connection.status !== 'ready') throw unavailable(err);
+        throw err;
+      }
+    },
+
+    async close(): Promise<void> {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      queues.clear();
+    },
+  };
+}
+
+export type Producer = ReturnType<typeof createProducer>;

@@ -1,0 +1,13 @@
+/**
+ * Every queue Mailwarden uses, in one place. Values are the BullMQ queue names (kebab-case) and
+ * become part of Redis keys (`<prefix>:<queue>:…`), so renaming one strands the jobs already queued
+ * under the old name: add names, do not rename them.
+ */
+export const queueNames = {
+  /** Operational jobs that prove the pipeline works end to end (`echo`). */
+  system: 'system',
+} as const;
+
+export type QueueName = (typeof queueNames)[keyof typeof queueNames];
+
+export const allQueueNames: readonly QueueName[] = Object.values(queueNames);
