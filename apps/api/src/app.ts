@@ -9,6 +9,7 @@ import openapi from './plugins/openapi.ts';
 import problemDetails from './plugins/problem-details.ts';
 import rateLimit from './plugins/rate-limit.ts';
 import requestId from './plugins/request-id.ts';
+import requestLog from './plugins/request-log.ts';
 import routeConventions from './plugins/route-conventions.ts';
 import security from './plugins/security.ts';
 import { healthRoutes } from './routes/health.routes.ts';
@@ -25,6 +26,7 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
       // 1. Cross-cutting infrastructure.
       await app.register(routeConventions);
       await app.register(requestId);
+      await app.register(requestLog);
       await app.register(problemDetails);
       await app.register(security, { corsOrigins: config.CORS_ORIGINS });
       await app.register(metrics);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loggerOptions } from '@mailwarden/core';
-import type { FastifyServerOptions } from 'fastify';
+import { type FastifyServerOptions, LogController } from 'fastify';
+import { pino } from 'pino';
 import type { ApiConfig } from './config.ts';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -12,7 +13,17 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{8,128}$/;
  */
 export function fastifyOptions(config: ApiConfig): FastifyServerOptions {
   return {
-    logger: config.LOG_LEVEL === 'silent' ? false : loggerOptions(config.LOG_LEVEL, 'api'),
+    logger:
+      config.LOG_LEVEL === 'silent'
+        ? false
+        : {
+            ...loggerOptions(config.LOG_LEVEL, 'api'),
+            // Buffered, asynchronous writes: logging must not block the event loop on stdout.
+            // pino flushes the buffer when the process exits.
+            stream: pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+          },
+    // request-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
     connectionTimeout: config.REQUEST_TIMEOUT_MS + 5_000,
