@@ -8,6 +8,6 @@ export PATH
 
 echo "== typecheck"; tsc -p tsconfig.json --noEmit
 echo "== lint"; biome check .
-echo "== circular imports"; madge --circular --warning apps libs scripts bench
+echo "== import boundaries"; node scripts/check-boundaries.ts; madge --circular --warning apps libs scripts bench
 echo "== openapi drift"; node apps/api/src/openapi.cli.ts check
 echo "== tests"; vitest run "$@"
