@@ -5,7 +5,6 @@ import {
   loadConfig,
   oneOf,
   str,
-  url,
   type VariableSpec,
 } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
