@@ -9,5 +9,5 @@ export PATH
 echo "== typecheck"; tsc -p tsconfig.json --noEmit
 echo "== lint"; biome check .
 echo "== import boundaries"; node scripts/check-boundaries.ts; madge --circular --warning apps libs scripts bench
-echo "== openapi drift"; node apps/api/src/openapi.cli.ts check
+echo "== generated files"; node apps/api/src/openapi.cli.ts check; node scripts/findings-doc.ts check
 echo "== tests"; vitest run "$@"
