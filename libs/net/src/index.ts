@@ -1,1 +1,3 @@
-export {};
+export * from './dns/index.ts';
+export * from './http/index.ts';
+export * from './ssrf/index.ts';

@@ -1,1 +1,2 @@
 export * from './db.ts';
+export * from './dns-server/index.ts';

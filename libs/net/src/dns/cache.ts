@@ -1,0 +1,48 @@
+/**
+ * A bounded LRU of results with absolute expiry times. A JavaScript Map iterates in insertion
+ * order, so re-inserting on every hit keeps the least recently used entry first, where eviction
+ * takes it from.
+ */
+
+interface Entry<V> {
+  value: V;
+  expiresAtMs: number;
+}
+
+export class TtlLruCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly maxEntries: number;
+
+  constructor(maxEntries: number) {
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The value and its remaining lifetime, or undefined when absent or expired. */
+  get(key: string, nowMs: number): { value: V; remainingMs: number } | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAtMs <= nowMs) return undefined;
+    this.entries.set(key, entry);
+    return { value: entry.value, remainingMs: entry.expiresAtMs - nowMs };
+  }
+
+  set(key: string, value: V, expiresAtMs: number): void {
+    if (this.maxEntries <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAtMs });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './canary.ts';
+export * from './https-server.ts';
