@@ -241,3 +241,19 @@ describe('readiness', () => {
     }
   });
 });
+
+describe('security headers', () => {
+  it('should send the full helmet set on every response, errors included', async () => {
+    for (const url of ['/v1/meta', '/v1/nope']) {
+      const res = await t.app.inject({ url });
+      expect(res.headers['content-security-policy']).toBe(
+        "default-src 'none';frame-ancestors 'none';base-uri 'none'",
+      );
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-site');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});

@@ -57,7 +57,11 @@ describe('GraphQL', () => {
   });
 
   it('should serve GraphiQL and introspection outside production', async () => {
-    expect((await t.app.inject({ url: '/graphiql' })).statusCode).toBe(200);
+    const page = await t.app.inject({ url: '/graphiql' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain(
+      "script-src 'self' 'unsafe-inline' https://unpkg.com",
+    );
     const { body } = await gql(t, '{ __schema { queryType { name } } }');
     expect(body.data.__schema.queryType.name).toBe('Query');
   });

@@ -38,3 +38,26 @@ describe('createLogger', () => {
     expect(record.req.headers.authorization).toBe('[redacted]');
   });
 });
+
+describe('redactSecrets', () => {
+  it('should censor secrets at any depth and inside arrays without touching the input', async () => {
+    const { redactSecrets } = await import('./logger.ts');
+    const input = {
+      user: { email: 'a@example.com', credentials: [{ refresh_token: 'r1', kind: 'refresh' }] },
+      headers: { Authorization: 'Bearer x', 'Set-Cookie': 'a=b', accept: 'json' },
+      clientSecret: 's',
+      count: 3,
+    };
+    const out = redactSecrets(input);
+    expect(out).toEqual({
+      user: { email: 'a@example.com', credentials: [{ refresh_token: '[redacted]', kind: 'refresh' }] },
+      headers: { Authorization: '[redacted]', 'Set-Cookie': '[redacted]', accept: 'json' },
+      clientSecret: '[redacted]',
+      count: 3,
+    });
+    expect(input.user.credentials[0]!.refresh_token).toBe('r1');
+    // Nothing to censor: the very same object comes back, no copy made.
+    const clean = { method: 'GET', url: '/v1/meta', statusCode: 200 };
+    expect(redactSecrets(clean)).toBe(clean);
+  });
+});
