@@ -12,14 +12,13 @@
 import { spawn } from 'node:child_process';
 import { promises as dnsPromises } from 'node:dns';
 import { createInterface } from 'node:readline';
-import { createDnsClient } from '../libs/net/src/index.ts';
-import type { Zones } from '../libs/testing/src/dns-server/fixtures.ts';
-import { startDnsServer } from '../libs/testing/src/dns-server/index.ts';
+import { createDnsClient } from '@mailwarden/net';
+import { startDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { printFigure, printRatio } from './lib/report.ts';
 
 const DOMAINS = 10_000;
 const CONCURRENCY = 64;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const HOST = '127.0.0.53';
 
 function domain(i: number): string {

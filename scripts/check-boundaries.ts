@@ -51,7 +51,7 @@ for (const [kind, names] of [
         .map((d) => d.slice('@mailwarden/'.length)),
     );
     for (const file of tsFiles(dir)) {
-      const isTest = file.endsWith('.test.ts') || file.includes('/test/') || file.endsWith('test-kit.ts');
+      const isTest = /\.test(-helper)?\.ts$|test-kit\.ts$/.test(file) || file.includes('/test/');
       const text = readFileSync(file, 'utf8');
       for (const match of text.matchAll(importRe)) {
         const target = match[1] ?? match[2]!;

@@ -3,7 +3,7 @@
  * expire without sleeping. The server's query log is the proof of what went upstream.
  */
 import { manualClock } from '@mailwarden/core';
-import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing';
+import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsClient, type DnsClient } from './client.ts';
 import type { DnsClientOptions } from './options.ts';

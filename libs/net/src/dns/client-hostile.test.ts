@@ -2,7 +2,7 @@
  * Hostile and broken answers end as `unknown` (or are ignored) — never a throw, a hang or a
  * wrong answer.
  */
-import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing';
+import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsClient, type DnsClient } from './client.ts';
 import type { DnsClientOptions } from './options.ts';
@@ -83,12 +83,12 @@ describe('broken packets', () => {
     async (variant) => {
       server.setFault('bad.test', { kind: 'pointer_loop', variant });
       const started = performance.now();
-      expect(await clientFor().query('bad.test', 'A')).toMatchObject({
+      expect(await clientFor({ timeoutMs: 1500 }).query('bad.test', 'A')).toMatchObject({
         status: 'unknown',
         reason: 'malformed',
         detail: expect.stringMatching(/pointer/),
       });
-      expect(performance.now() - started).toBeLessThan(150); // decided at once, not by the timeout
+      expect(performance.now() - started).toBeLessThan(750); // decided at once, not by the timeout
     },
   );
 

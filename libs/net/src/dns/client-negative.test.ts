@@ -2,7 +2,7 @@
  * Proven absence (RFC 2308) and CNAME chains: what exists, what does not, for how long, and
  * through which names.
  */
-import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing';
+import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsClient, type DnsClient } from './client.ts';
 

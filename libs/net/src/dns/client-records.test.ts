@@ -9,7 +9,7 @@ import {
   startDnsServer,
   type TestDnsServer,
   type Zones,
-} from '@mailwarden/testing';
+} from '@mailwarden/testing/dns-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsClient, type DnsClient } from './client.ts';
 

@@ -3,7 +3,7 @@
  * and the memory of dead ones, and the header bits the server sees.
  */
 import { manualClock } from '@mailwarden/core';
-import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing';
+import { startDnsServer, type TestDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsClient, type DnsClient } from './client.ts';
 import type { DnsClientOptions } from './options.ts';
@@ -72,7 +72,7 @@ describe('failing servers', () => {
     const clock = manualClock();
     const dead = await server();
     dead.setFault('*', { kind: 'drop' });
-    const client = clientFor([dead, main], { clock, backoff: { baseMs: 5000 } });
+    const client = clientFor([dead, main], { clock, backoff: { baseMs: 5000 }, timeoutMs: 800 });
 
     expect(await client.query('net.test', 'A')).toMatchObject({ status: 'answer' });
     expect(dead.queryLog).toHaveLength(1);
@@ -80,7 +80,7 @@ describe('failing servers', () => {
 
     const started = performance.now();
     expect(await client.query('a.net.test', 'A')).toMatchObject({ status: 'answer' });
-    expect(performance.now() - started).toBeLessThan(200); // no timeout paid
+    expect(performance.now() - started).toBeLessThan(400); // no timeout paid
     expect(dead.queryLog).toHaveLength(1);
 
     clock.advance(5001);

@@ -212,7 +212,8 @@ class Client implements DnsClient {
         const message = ex.message;
         authentic &&= (message.flags & FLAG_AD) !== 0;
         const step = interpret(message, current, type, visited, this.o.limits);
-        if (step.kind === 'unknown') return this.finish(key, unknown(name, type, step.reason, step.detail), null);
+        if (step.kind === 'unknown')
+          return this.finish(key, unknown(name, type, step.reason, step.detail), null);
         if (sections) {
           const got = sectionsOf(message);
           if (typeof got === 'string') return this.finish(key, unknown(name, type, 'malformed', got), null);
@@ -258,7 +259,11 @@ class Client implements DnsClient {
       }
     } catch (err) {
       // Only a bug in this library gets here; still a result, never a rejection.
-      return this.finish(key, unknown(name, type, 'network', `internal error: ${(err as Error).message}`), null);
+      return this.finish(
+        key,
+        unknown(name, type, 'network', `internal error: ${(err as Error).message}`),
+        null,
+      );
     }
   }
 }

@@ -78,7 +78,7 @@ export async function exchange(
   const order = ctx.health.order();
   // A server that answered with an error or garbage is not asked again for this question; one
   // that timed out may be (with a single server that is the classic resolv.conf retry).
-  const answered = new Set<DnsServerAddress>();
+  const answered: DnsServerAddress[] = [];
   let transient: { reason: UnknownReason; detail: string } | null = null;
   let definitive: { reason: UnknownReason; detail: string } | null = null;
   let cursor = 0;
@@ -86,13 +86,20 @@ export async function exchange(
     let server: DnsServerAddress | undefined;
     for (let k = 0; k < order.length && !server; k++) {
       const candidate = order[(cursor + k) % order.length] as DnsServerAddress;
-      if (!answered.has(candidate)) {
+      if (!answered.includes(candidate)) {
         server = candidate;
         cursor += k + 1;
       }
     }
     if (!server) break;
-    const outcome = await send(ctx, server, qname, qtype, flags);
+    const wait = ctx.slots.acquire();
+    if (wait) await wait;
+    let outcome: TransportOutcome;
+    try {
+      outcome = await send(ctx, server, qname, qtype, flags);
+    } finally {
+      ctx.slots.release();
+    }
     if (outcome.kind === 'timeout' || outcome.kind === 'network') {
       ctx.health.failed(server);
       if (outcome.kind === 'timeout') ctx.counters.timeouts++;
@@ -103,7 +110,7 @@ export async function exchange(
       continue;
     }
     ctx.health.succeeded(server);
-    answered.add(server);
+    answered.push(server);
     // Size is a property of the data, not of the server: asking elsewhere would not help.
     if (outcome.kind === 'too_large') return { kind: 'failure', reason: 'too_large', detail: outcome.detail };
     if (outcome.kind === 'malformed') {
@@ -148,26 +155,22 @@ export async function exchange(
   return { kind: 'failure', reason: reported.reason, detail: reported.detail };
 }
 
-async function send(
+/** One attempt on the configured transport; the caller holds a slot. */
+function send(
   ctx: ExchangeContext,
   server: DnsServerAddress,
   qname: string,
   qtype: number,
   flags: QueryFlags,
 ): Promise<TransportOutcome> {
-  const wait = ctx.slots.acquire();
-  if (wait) await wait;
-  const build = (id: number) => encodeQuery(id, qname, qtype, flags);
-  try {
-    if (ctx.tcpPool) {
-      ctx.counters.tcpQueriesSent++;
-      return await ctx.tcpPool.exchange(server, qname, qtype, ctx.timeoutMs, build);
-    }
-    ctx.counters.udpQueriesSent++;
-    return await ctx.pool.exchange(server, qname, qtype, ctx.timeoutMs, build);
-  } finally {
-    ctx.slots.release();
+  if (ctx.tcpPool) {
+    ctx.counters.tcpQueriesSent++;
+    const framed = (id: number) => encodeQuery(id, qname, qtype, flags, true);
+    return ctx.tcpPool.exchange(server, qname, qtype, ctx.timeoutMs, framed);
   }
+  ctx.counters.udpQueriesSent++;
+  const build = (id: number) => encodeQuery(id, qname, qtype, flags);
+  return ctx.pool.exchange(server, qname, qtype, ctx.timeoutMs, build);
 }
 
 function describe(outcome: TransportOutcome): string {

@@ -124,7 +124,9 @@ export function interpret(
  * All answer and authority records, for the DNSSEC validator (RFC 4035 §3.1), or what made one of
  * them unreadable.
  */
-export function sectionsOf(message: ParsedMessage): { answer: WireRecord[]; authority: WireRecord[] } | string {
+export function sectionsOf(
+  message: ParsedMessage,
+): { answer: WireRecord[]; authority: WireRecord[] } | string {
   try {
     return {
       answer: message.answer.map((rr) => wireRecord(message.buf, rr)),

@@ -55,7 +55,10 @@ export interface DnsClientOptions {
   socketsPerServer?: number;
   /** Queries before a socket is replaced by one on a fresh random port. Default 512. */
   maxQueriesPerSocket?: number;
-  /** Most queries on the wire at once; more wait their turn. Default 1024. */
+  /**
+   * Most queries on the wire at once; more wait their turn. Default 4096: bounds bursts that would
+   * overrun socket buffers, yet leaves room for black-holed names holding slots until timeout.
+   */
   maxInFlight?: number;
   /**
    * `udp` (default): UDP, TCP only after a truncated answer (RFC 7766 §5). `tcp`: every query on
@@ -112,7 +115,7 @@ export function resolveOptions(options: DnsClientOptions, systemClock: Clock): R
     backoffMaxMs: options.backoff?.maxMs ?? 30_000,
     socketsPerServer: Math.max(1, options.socketsPerServer ?? 4),
     maxQueriesPerSocket: Math.max(1, options.maxQueriesPerSocket ?? 512),
-    maxInFlight: Math.max(1, options.maxInFlight ?? 1024),
+    maxInFlight: Math.max(1, options.maxInFlight ?? 4096),
     transport: options.transport ?? 'udp',
     tcpIdleTimeoutMs: options.tcpIdleTimeoutMs ?? 10_000,
   };

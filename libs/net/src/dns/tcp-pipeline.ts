@@ -57,6 +57,7 @@ export class TcpPipelinePool {
     this.options = options;
   }
 
+  /** `build` encodes the query for the id we chose, already framed with its length. */
   exchange(
     server: DnsServerAddress,
     qname: string,
@@ -68,10 +69,7 @@ export class TcpPipelinePool {
     const conn = this.connectionFor(server);
     let id = this.nextId();
     while (conn.pending.has(id)) id = this.nextId();
-    const query = build(id);
-    const frame = Buffer.allocUnsafe(2 + query.length);
-    frame.writeUInt16BE(query.length, 0);
-    query.copy(frame, 2);
+    const frame = build(id);
     return new Promise<TransportOutcome>((resolve) => {
       const entry: Pending = {
         qname,

@@ -73,6 +73,9 @@ export class UdpPool {
   private readonly servers = new Map<string, ServerSockets>();
   private readonly ids = new IdSource();
   private closed = false;
+  /** Pairs of (socket, datagram) to send at the end of this event-loop turn. */
+  private readonly outbox: (PooledSocket | Buffer)[] = [];
+  private flushScheduled = false;
 
   constructor(options: UdpPoolOptions) {
     this.options = options;
@@ -120,15 +123,18 @@ export class UdpPool {
     }
   }
 
-  private readonly outbox: (PooledSocket | Buffer)[] = [];
-  private flushScheduled = false;
   private readonly flush = () => {
     this.flushScheduled = false;
     const out = this.outbox.splice(0);
     for (let i = 0; i < out.length; i += 2) {
       const pooled = out[i] as PooledSocket;
-      // No send callback: a failed send emits 'error' on the socket, which fails its queries.
-      if (!pooled.closed) pooled.socket.send(out[i + 1] as Buffer);
+      if (pooled.closed) continue;
+      try {
+        // No send callback: a failed send emits 'error' on the socket, which fails its queries.
+        pooled.socket.send(out[i + 1] as Buffer);
+      } catch (err) {
+        this.discard(pooled, (err as Error).message);
+      }
     }
   };
 
@@ -148,6 +154,7 @@ export class UdpPool {
     }
     const index = sockets.cursor++ % this.options.socketsPerServer;
     let pooled = sockets.slots[index];
+    if (pooled?.closed) pooled = undefined;
     if (pooled && pooled.uses >= this.options.maxQueriesPerSocket) {
       // Retire: no new queries; it closes once its last answer (or timeout) is in.
       pooled.retired = true;
@@ -163,7 +170,11 @@ export class UdpPool {
   }
 
   private open(server: DnsServerAddress, sockets: ServerSockets, index: number): PooledSocket {
-    const socket = dgram.createSocket({ type: isIPv6(server.host) ? 'udp6' : 'udp4' });
+    // 1 MiB (the kernel caps it at net.core.rmem_max): answers to a burst must not overflow it.
+    const socket = dgram.createSocket({
+      type: isIPv6(server.host) ? 'udp6' : 'udp4',
+      recvBufferSize: 1 << 20,
+    });
     const pooled: PooledSocket = {
       socket,
       pending: new Map(),
@@ -177,7 +188,13 @@ export class UdpPool {
       if (sockets.slots[index] === pooled) sockets.slots[index] = undefined;
       this.discard(pooled, err.message);
     });
-    socket.connect(server.port, server.host, () => {
+    // With a callback, node reports a failed connect to it rather than as an 'error' event.
+    socket.connect(server.port, server.host, (err?: Error) => {
+      if (err) {
+        if (sockets.slots[index] === pooled) sockets.slots[index] = undefined;
+        this.discard(pooled, err.message);
+        return;
+      }
       const queued = pooled.queued ?? [];
       pooled.queued = null;
       for (const bytes of queued) this.enqueue(pooled, bytes);

@@ -83,15 +83,25 @@ export interface QueryFlags {
  * Written by hand because it runs once per query; a unit test holds it byte-equal to dns-packet's
  * encoding of the same message. `name` must be normalised ASCII (see names.ts).
  */
-export function encodeQuery(id: number, name: string, qtype: number, flags: QueryFlags): Buffer {
+export function encodeQuery(
+  id: number,
+  name: string,
+  qtype: number,
+  flags: QueryFlags,
+  framed = false,
+): Buffer {
   const root = name === '.';
   const nameLength = root ? 1 : name.length + 2;
-  const out = Buffer.allocUnsafe(12 + nameLength + 4 + 11);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(FLAG_RD | (flags.checkingDisabled ? FLAG_CD : 0), 2);
-  out.writeUInt32BE(0x00010000, 4); // QDCOUNT 1, ANCOUNT 0
-  out.writeUInt32BE(0x00000001, 8); // NSCOUNT 0, ARCOUNT 1
-  let o = 12;
+  const length = 12 + nameLength + 4 + 11;
+  // `framed`: prefixed with the two-byte length TCP needs (RFC 1035 §4.2.2), saving a copy.
+  const base = framed ? 2 : 0;
+  const out = Buffer.allocUnsafe(base + length);
+  if (framed) out.writeUInt16BE(length, 0);
+  out.writeUInt16BE(id, base);
+  out.writeUInt16BE(FLAG_RD | (flags.checkingDisabled ? FLAG_CD : 0), base + 2);
+  out.writeUInt32BE(0x00010000, base + 4); // QDCOUNT 1, ANCOUNT 0
+  out.writeUInt32BE(0x00000001, base + 8); // NSCOUNT 0, ARCOUNT 1
+  let o = base + 12;
   if (!root) {
     let lengthAt = o++;
     for (let i = 0; i < name.length; i++) {
@@ -155,8 +165,69 @@ function readName(buf: Buffer, offset: number): { name: string; end: number } {
   return { name: normaliseWireName(name), end: offset + packet.name.decode.bytes };
 }
 
-function readRr(buf: Buffer, offset: number): { rr: WireRr; end: number } {
-  const { name, end } = readName(buf, offset);
+/**
+ * Where the question name ends (just past its root label) when the message's question is
+ * `qname` written out in plain labels — the usual case, checked here without decoding; -1 when
+ * it is another name; null when only a full decode can tell (compression pointers).
+ * A '.' byte inside a label never matches: "a.b" as one label is not the name a.b.
+ */
+function plainQuestionEnd(buf: Buffer, qname: string): number | -1 | null {
+  let o = 12;
+  let i = 0;
+  for (;;) {
+    const len = buf[o];
+    if (len === undefined || len > 63) return null;
+    if (len === 0) break;
+    if (o + 1 + len > buf.length) return null;
+    if (i > 0) {
+      if (qname.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+    for (let k = 0; k < len; k++) {
+      const c = buf[o + 1 + k] as number;
+      if (c === 46 || (c >= 65 && c <= 90 ? c + 32 : c) !== qname.charCodeAt(i + k)) return -1;
+    }
+    i += len;
+    o += 1 + len;
+  }
+  const expected = qname === '.' ? 0 : qname.length;
+  return i === expected ? o + 1 : -1;
+}
+
+/** Case-insensitive equality of two byte ranges of one buffer (ASCII folding, RFC 4343). */
+function sameBytesFolded(buf: Buffer, a: number, b: number, length: number): boolean {
+  if (b + length > buf.length) return false;
+  for (let k = 0; k < length; k++) {
+    const x = buf[a + k] as number;
+    const y = buf[b + k] as number;
+    if (x !== y && (x | 0x20) !== (y | 0x20)) return false;
+    if (x !== y && !((x | 0x20) >= 97 && (x | 0x20) <= 122)) return false;
+  }
+  return true;
+}
+
+/**
+ * An owner name, with the two shapes answers almost always take recognised without decoding:
+ * a pointer to the question name (RFC 1035 §4.1.4), or the question name written out again.
+ */
+function readOwner(buf: Buffer, offset: number, q: QuestionSpan | null): { name: string; end: number } {
+  if (q) {
+    if (buf[offset] === 0xc0 && buf[offset + 1] === 12) return { name: q.name, end: offset + 2 };
+    if (buf[offset] === buf[12] && sameBytesFolded(buf, 12, offset, q.end - 12)) {
+      return { name: q.name, end: offset + q.end - 12 };
+    }
+  }
+  return readName(buf, offset);
+}
+
+/** The question name as plain labels at offset 12, ending at `end`. */
+interface QuestionSpan {
+  name: string;
+  end: number;
+}
+
+function readRr(buf: Buffer, offset: number, q: QuestionSpan | null): { rr: WireRr; end: number } {
+  const { name, end } = readOwner(buf, offset, q);
   if (end + 10 > buf.length) throw new Error('record header past the end of the message');
   const rdLength = buf.readUInt16BE(end + 8);
   const rdOffset = end + 10;
@@ -199,13 +270,24 @@ export function parseResponse(buf: Buffer, qname: string, qtype: number, limits:
     };
   }
   if (qdcount !== 1) return { kind: 'mismatch', detail: `question count ${qdcount}` };
+  let span: QuestionSpan | null = null;
   try {
-    const q = readName(buf, offset);
-    if (q.end + 4 > buf.length) return { kind: 'mismatch', detail: 'question cut short' };
-    if (q.name !== qname || buf.readUInt16BE(q.end) !== qtype || buf.readUInt16BE(q.end + 2) !== CLASS_IN) {
-      return { kind: 'mismatch', detail: `question is ${q.name}/${buf.readUInt16BE(q.end)}` };
+    const plainEnd = plainQuestionEnd(buf, qname);
+    if (plainEnd === -1) return { kind: 'mismatch', detail: 'a different question' };
+    let nameEnd: number;
+    if (plainEnd === null) {
+      const q = readName(buf, offset);
+      if (q.name !== qname) return { kind: 'mismatch', detail: `question is ${q.name}` };
+      nameEnd = q.end;
+    } else {
+      nameEnd = plainEnd;
+      span = { name: qname, end: plainEnd };
     }
-    offset = q.end + 4;
+    if (nameEnd + 4 > buf.length) return { kind: 'mismatch', detail: 'question cut short' };
+    if (buf.readUInt16BE(nameEnd) !== qtype || buf.readUInt16BE(nameEnd + 2) !== CLASS_IN) {
+      return { kind: 'mismatch', detail: `question type ${buf.readUInt16BE(nameEnd)}` };
+    }
+    offset = nameEnd + 4;
   } catch (err) {
     return { kind: 'mismatch', detail: `question unreadable: ${(err as Error).message}` };
   }
@@ -216,18 +298,18 @@ export function parseResponse(buf: Buffer, qname: string, qtype: number, limits:
     const answer: WireRr[] = [];
     const authority: WireRr[] = [];
     for (let i = 0; i < ancount; i++) {
-      const { rr, end } = readRr(buf, offset);
+      const { rr, end } = readRr(buf, offset, span);
       answer.push(rr);
       offset = end;
     }
     for (let i = 0; i < nscount; i++) {
-      const { rr, end } = readRr(buf, offset);
+      const { rr, end } = readRr(buf, offset, span);
       authority.push(rr);
       offset = end;
     }
     let rcode = flags & 0xf;
     for (let i = 0; i < arcount; i++) {
-      const { rr, end } = readRr(buf, offset);
+      const { rr, end } = readRr(buf, offset, span);
       // OPT: class = payload size, TTL = extended RCODE | version | flags (RFC 6891 §6.1.3).
       if (rr.type === OPT) rcode |= (buf.readUInt8(rr.rdOffset - 6) << 4) & 0xff0;
       offset = end;

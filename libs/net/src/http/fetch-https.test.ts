@@ -2,15 +2,11 @@
  * fetchHttps against loopback HTTPS fixtures with certificates from the test CA. Every server sits
  * on its own 127.0.0.x address; 127.0.0.0/8 is allowed explicitly, except where refusal is tested.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { startHttpsServer, type TestHttpsServer } from '@mailwarden/testing/https-server';
-import {
-  createTestCa,
-  issueCert,
-  issueSelfSignedCert,
-  type TestCa,
-} from '@mailwarden/testing/tls';
+import { createTestCa, issueCert, issueSelfSignedCert, type TestCa } from '@mailwarden/testing/tls';
 import { createZoneResolver } from '@mailwarden/testing/zone-resolver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowList } from '../ssrf/cidr.ts';
 import { type FetchHttpsOptions, fetchHttps } from './fetch-https.ts';
 

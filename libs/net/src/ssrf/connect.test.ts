@@ -4,9 +4,9 @@
  * arrives in order, so a stray dial could not still be in flight).
  */
 import type { DnsResult, RecordType, Resolver } from '@mailwarden/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Canary, startCanary } from '@mailwarden/testing/https-server';
 import { createZoneResolver } from '@mailwarden/testing/zone-resolver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowList } from './cidr.ts';
 import { connectGuarded } from './connect.ts';
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { createZoneResolver } from '@mailwarden/testing/zone-resolver';
+import { describe, expect, it } from 'vitest';
 import { parseAllowList } from './cidr.ts';
 import { resolveAndVet } from './vet.ts';
 

@@ -6,31 +6,13 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { RecordType } from '@mailwarden/core';
-import {
-  type DnsFault,
-  type FaultRule,
-  hugeTxt,
-  malformed,
-  pointerLoop,
-  rcodeOnly,
-  responseFlags,
-  wrongQuestion,
-} from './faults.ts';
+import type { DnsFault, FaultRule } from './faults.ts';
 import type { FixtureRRset, ZoneSpec, Zones } from './fixtures.ts';
-import { canonicalName, typeName } from './rr-wire.ts';
-import {
-  buildOpt,
-  FLAG_AA,
-  FLAG_AD,
-  FLAG_CD,
-  FLAG_TC,
-  type ParsedQuery,
-  parseQuery,
-  type ResponseParts,
-  responseLength,
-  writeResponse,
-} from './wire-query.ts';
+import { createResponder, type DnsQueryLogEntry } from './responder.ts';
+import { canonicalName } from './rr-wire.ts';
 import { ZoneStore } from './zone-store.ts';
+
+export type { DnsQueryLogEntry } from './responder.ts';
 
 export interface DnsServerOptions {
   /** A loopback address; give each fixture its own 127.0.0.x if useful. Default 127.0.0.1. */
@@ -46,20 +28,6 @@ export interface DnsServerOptions {
   maxUdpPayload?: number;
   /** Keep `queryLog`. Default true; benchmarks turn it off. */
   logQueries?: boolean;
-}
-
-export interface DnsQueryLogEntry {
-  /** Lower-case, no trailing dot. */
-  name: string;
-  type: string;
-  transport: 'udp' | 'tcp';
-  id: number;
-  recursionDesired: boolean;
-  checkingDisabled: boolean;
-  dnssecOk: boolean;
-  edns: boolean;
-  udpPayloadSize: number | null;
-  remote: string;
 }
 
 export interface TestDnsServer {
@@ -85,167 +53,39 @@ export interface TestDnsServer {
   close(): Promise<void>;
 }
 
-type Transport = 'udp' | 'tcp';
-type Reply = (bytes: Uint8Array) => void;
-
 export async function startDnsServer(options: DnsServerOptions = {}): Promise<TestDnsServer> {
   const host = options.host ?? '127.0.0.1';
   const store = new ZoneStore();
   store.followCnames = options.followCnames ?? true;
   for (const [apex, spec] of Object.entries(options.zones ?? {})) store.setZone(apex, spec);
-  const faults = new Map<string, FaultRule[]>();
+  const faults = new Map<string, FaultRule>();
   const queryLog: DnsQueryLogEntry[] = [];
-  const logQueries = options.logQueries ?? true;
-  const maxUdp = options.maxUdpPayload ?? 1232;
   const timers = new Set<NodeJS.Timeout>();
   const tcpSockets = new Set<net.Socket>();
   let closed = false;
-
-  function later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  }
-
-  function takeFault(q: ParsedQuery, transport: Transport): DnsFault | null {
-    const rules = faults.get(q.name) ?? faults.get('*');
-    if (!rules) return null;
-    const qtype = typeName(q.type);
-    for (const rule of rules) {
-      const { fault } = rule;
-      if (rule.remaining <= 0) continue;
-      if (fault.type && fault.type.toUpperCase() !== qtype) continue;
-      if (fault.transport && fault.transport !== transport) continue;
-      rule.remaining--;
-      return fault;
-    }
-    return null;
-  }
-
-  function answer(q: ParsedQuery, transport: Transport, override?: Buffer[]): Buffer {
-    const dnssecOk = q.edns?.dnssecOk ?? false;
-    const found = override
-      ? { rcode: 0, authoritative: true, authenticData: false, answer: override, authority: [] }
-      : store.lookup(q.name, q.type, dnssecOk);
-    let flags = responseFlags(q, found.rcode) | (q.flags & FLAG_CD);
-    if (found.authoritative) flags |= FLAG_AA;
-    if (found.authenticData && found.answer.length > 0) flags |= FLAG_AD;
-    const parts: ResponseParts = {
-      id: q.id,
-      flags,
-      question: q.question,
-      answer: found.answer,
-      authority: found.authority,
-      opt: q.edns ? buildOpt(maxUdp, 0, dnssecOk) : null,
-    };
-    const limit =
-      transport === 'tcp' ? 0xffff : q.edns ? Math.max(512, Math.min(q.edns.udpPayloadSize, maxUdp)) : 512;
-    if (responseLength(parts) > limit) {
-      // RFC 2181 §9: whatever does not fit is dropped and TC set; we drop all records.
-      parts.flags |= FLAG_TC;
-      parts.answer = [];
-      parts.authority = [];
-    }
-    return writeResponse(parts);
-  }
-
-  function handle(msg: Buffer, transport: Transport, remote: string, reply: Reply, hangUp: () => void) {
-    const q = parseQuery(msg);
-    if (q === null) return;
-    if (q === 'formerr') {
-      const id = msg.readUInt16BE(0);
-      const out = Buffer.alloc(12);
-      out.writeUInt16BE(id, 0);
-      out.writeUInt16BE(0x8001, 2);
-      reply(out);
-      return;
-    }
-    if (logQueries) {
-      queryLog.push({
-        name: q.name,
-        type: typeName(q.type),
-        transport,
-        id: q.id,
-        recursionDesired: (q.flags & 0x0100) !== 0,
-        checkingDisabled: (q.flags & FLAG_CD) !== 0,
-        dnssecOk: q.edns?.dnssecOk ?? false,
-        edns: q.edns !== null,
-        udpPayloadSize: q.edns?.udpPayloadSize ?? null,
-        remote,
-      });
-    }
-    if (q.opcode !== 0) return reply(rcodeOnly(q, 4)); // NOTIMP: only standard queries
-    if (q.edns && q.edns.version > 0) {
-      // RFC 6891 §6.1.3: BADVERS (16) = extended RCODE 1 with header RCODE 0.
-      return reply(
-        writeResponse({
-          id: q.id,
-          flags: responseFlags(q, 0),
-          question: q.question,
-          answer: [],
-          authority: [],
-          opt: buildOpt(maxUdp, 1, false),
-        }),
-      );
-    }
-    const fault = takeFault(q, transport);
-    if (!fault) return reply(answer(q, transport));
-    applyFault(fault, q, msg, transport, reply, hangUp);
-  }
-
-  function applyFault(
-    fault: DnsFault,
-    q: ParsedQuery,
-    msg: Buffer,
-    transport: Transport,
-    reply: Reply,
-    hangUp: () => void,
-  ) {
-    switch (fault.kind) {
-      case 'drop':
-        return;
-      case 'delay':
-        return later(fault.ms, () => reply(answer(q, transport)));
-      case 'rcode':
-        return reply(rcodeOnly(q, fault.rcode));
-      case 'truncate': {
-        if (transport === 'udp') return reply(rcodeOnly(q, 0, FLAG_TC | FLAG_AA));
-        const mode = fault.tcp ?? 'answer';
-        if (mode === 'answer') return reply(answer(q, transport));
-        if (mode === 'truncate') return reply(rcodeOnly(q, 0, FLAG_TC | FLAG_AA));
-        if (mode === 'close') return hangUp();
-        return;
-      }
-      case 'huge':
-        return reply(answer(q, transport, hugeTxt(q, fault)));
-      case 'malformed':
-        return reply(malformed(q, fault.variant ?? 'truncated_rr'));
-      case 'pointer_loop':
-        return reply(pointerLoop(q, fault.variant ?? 'self', fault.inQuestion ?? false));
-      case 'wrong_id': {
-        const good = answer(q, transport);
-        const bad = Buffer.from(good);
-        bad.writeUInt16BE((q.id + 1 + Math.floor(Math.random() * 0xfffe)) & 0xffff, 0);
-        reply(bad);
-        if (fault.thenAnswer) later(20, () => reply(good));
-        return;
-      }
-      case 'wrong_question':
-        reply(wrongQuestion(q));
-        if (fault.thenAnswer) later(20, () => reply(answer(q, transport)));
-        return;
-      case 'raw': {
-        const bytes = fault.build(msg);
-        if (bytes) reply(bytes);
-        return;
-      }
-    }
-  }
+  const handle = createResponder({
+    store,
+    faults,
+    queryLog,
+    logQueries: options.logQueries ?? true,
+    maxUdp: options.maxUdpPayload ?? 1232,
+    later(ms, fn) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+    },
+  });
 
   function createUdp(): dgram.Socket {
-    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    // Large buffers (capped by net.core.rmem_max): bursts of thousands of queries must queue,
+    // not vanish, when the server is a benchmark target.
+    const socket = dgram.createSocket({
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      recvBufferSize: 4 << 20,
+      sendBufferSize: 4 << 20,
+    });
     // Replies leave together at the end of the event-loop turn, the way servers batch them with
     // sendmmsg: a burst of queries is answered by a burst, one wake-up of the client for many.
     let outbox: { bytes: Uint8Array; port: number; address: string }[] = [];
@@ -331,7 +171,7 @@ export async function startDnsServer(options: DnsServerOptions = {}): Promise<Te
     deleteRecords: (name, type) => store.deleteRecords(name, type),
     setFault(name, fault) {
       const key = name === '*' ? '*' : canonicalName(name);
-      faults.set(key, [{ fault, remaining: fault.times ?? Number.POSITIVE_INFINITY }]);
+      faults.set(key, { fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
     },
     clearFaults(name) {
       if (name === undefined) faults.clear();

@@ -105,7 +105,7 @@ export class ZoneStore {
   /** Replace (or with an empty list, remove) one RRset. */
   setRecords<T extends RecordType>(name: string, type: T, rrset: FixtureRRset<T>): void {
     const owner = canonicalName(name);
-    const zone = this.zoneForWrite(owner, typeCode(type));
+    const zone = this.zoneFor(owner, typeCode(type));
     if (!zone) throw new Error(`no fixture zone holds ${name}`);
     this.setIn(zone, owner, type, rrset as FixtureRRset<RecordType>);
     this.reindex(zone);
@@ -113,7 +113,7 @@ export class ZoneStore {
 
   deleteRecords(name: string, type?: RecordType): void {
     const owner = canonicalName(name);
-    const zone = this.zoneForWrite(owner, type === undefined ? 0 : typeCode(type));
+    const zone = this.zoneFor(owner, type === undefined ? 0 : typeCode(type));
     const node = zone?.nodes.get(owner);
     if (!zone || !node) return;
     if (type === undefined) zone.nodes.delete(owner);
@@ -147,20 +147,20 @@ export class ZoneStore {
       const node = zone.nodes.get(name) ?? this.wildcardFor(zone, name);
       if (!node) {
         result.rcode = zone.emptyNonTerminals.has(name) ? RCODE_NOERROR : RCODE_NXDOMAIN;
-        this.addNegative(result, zone, null, name, dnssecOk);
+        this.addNegative(result, zone, null, dnssecOk);
         return result;
       }
       const rrset = node.get(qtype);
       if (rrset) {
-        this.addRRset(result.answer, node, rrset, name, dnssecOk);
+        this.addRRset(result.answer, node, rrset, dnssecOk);
         return result;
       }
       const cname = node.get(CNAME);
       if (!cname || qtype === CNAME) {
-        this.addNegative(result, zone, node, name, dnssecOk);
+        this.addNegative(result, zone, node, dnssecOk);
         return result;
       }
-      this.addRRset(result.answer, node, cname, name, dnssecOk);
+      this.addRRset(result.answer, node, cname, dnssecOk);
       seen.add(name);
       const target = readTarget(cname);
       if (seen.has(target) || !this.followCnames) return result;
@@ -229,10 +229,6 @@ export class ZoneStore {
     return zone;
   }
 
-  private zoneForWrite(owner: string, code: number): Zone | undefined {
-    return this.zoneFor(owner, code);
-  }
-
   /** RFC 4592 §3.3.1: only a name that does not exist can be synthesised from `*.<closest encloser>`. */
   private wildcardFor(zone: Zone, name: string): StoredNode | undefined {
     if (zone.emptyNonTerminals.has(name)) return undefined;
@@ -255,25 +251,19 @@ export class ZoneStore {
     return undefined;
   }
 
-  private addRRset(out: Buffer[], node: StoredNode, set: StoredRRset, _owner: string, dnssecOk: boolean) {
+  private addRRset(out: Buffer[], node: StoredNode, set: StoredRRset, dnssecOk: boolean): void {
     for (const rr of set.rrs) out.push(rr.wire);
     if (!dnssecOk || set.code === RRSIG) return;
     for (const sig of node.get(RRSIG)?.rrs ?? []) if (sig.covered === set.code) out.push(sig.wire);
   }
 
   /** RFC 2308 §3: the zone's SOA in the authority section; with DO, its RRSIG and the NSEC at the name. */
-  private addNegative(
-    result: LookupResult,
-    zone: Zone,
-    node: StoredNode | null,
-    _name: string,
-    dnssecOk: boolean,
-  ): void {
+  private addNegative(result: LookupResult, zone: Zone, node: StoredNode | null, dnssecOk: boolean): void {
     const apexNode = zone.nodes.get(zone.apex);
     const soa = apexNode?.get(SOA);
-    if (apexNode && soa) this.addRRset(result.authority, apexNode, soa, zone.apex, dnssecOk);
+    if (apexNode && soa) this.addRRset(result.authority, apexNode, soa, dnssecOk);
     const nsec = node?.get(NSEC);
-    if (dnssecOk && node && nsec) this.addRRset(result.authority, node, nsec, _name, true);
+    if (dnssecOk && node && nsec) this.addRRset(result.authority, node, nsec, true);
   }
 }
 
