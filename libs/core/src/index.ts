@@ -3,4 +3,5 @@ export * from './config.ts';
 export * from './dns.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './ip.ts';
 export * from './logger.ts';

@@ -7,7 +7,7 @@
  * and loops are cut as soon as a domain re-enters its own chain.
  */
 import type { Resolver } from '@mailwarden/core';
-import { cidrContains, formatIp, type IpAddress, ipv6Nibbles, parseIp, unmapIPv4 } from '../shared/ip.ts';
+import { cidrContains, formatIp, type IpAddress, ipv6Nibbles, parseIp, unmapIPv4 } from '@mailwarden/core';
 import { canonicalDomain, domainNameProblem } from './domain-name.ts';
 import { expandDomainSpec, expandMacros, macroLetters, parseMacroString } from './macro.ts';
 import {

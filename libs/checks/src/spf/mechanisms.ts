@@ -3,7 +3,7 @@
  * §5.4, §5.5, §5.7), with the per-term limits of §4.6.4 and the %{p} procedure of §7.2.
  */
 import type { DnsResult, RecordType, Resolver } from '@mailwarden/core';
-import { cidrContains, IPV4_BITS, IPV6_BITS, type IpAddress, parseIp, reverseName } from '../shared/ip.ts';
+import { cidrContains, IPV4_BITS, IPV6_BITS, type IpAddress, parseIp, reverseName } from '@mailwarden/core';
 import { canonicalDomain, domainNameProblem, isWithinDomain, stripTrailingDot } from './domain-name.ts';
 import { expandDomainSpec, type MacroValues, macroLetters } from './macro.ts';
 import type { DomainSpec, Mechanism } from './parse.ts';

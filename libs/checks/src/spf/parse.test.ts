@@ -1,5 +1,5 @@
+import { formatIp } from '@mailwarden/core';
 import { describe, expect, it } from 'vitest';
-import { formatIp } from '../shared/ip.ts';
 import { type Mechanism, type Modifier, parseSpfRecord } from './parse.ts';
 import { isSpfRecord, selectSpfRecord } from './record.ts';
 

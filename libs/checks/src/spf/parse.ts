@@ -9,7 +9,7 @@
  * The whole record is parsed before anything is evaluated: RFC 7208 §4.6 says syntax errors
  * anywhere in the record make check_host() return "permerror", even after a match.
  */
-import { IPV4_BITS, IPV6_BITS, type IpAddress, parseIPv4, parseIPv6 } from '../shared/ip.ts';
+import { IPV4_BITS, IPV6_BITS, type IpAddress, parseIPv4, parseIPv6 } from '@mailwarden/core';
 import { type MacroToken, parseMacroString, usesMacros } from './macro.ts';
 import { isSpfRecord } from './record.ts';
 

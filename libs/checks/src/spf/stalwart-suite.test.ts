@@ -15,10 +15,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DnsResult, QueryOptions, RecordType, Resolver } from '@mailwarden/core';
+import { parseIp, reverseName } from '@mailwarden/core';
 import { createZoneResolver, type Zone } from '@mailwarden/testing/zone-resolver';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, type Node, parseAllDocuments } from 'yaml';
-import { parseIp, reverseName } from '../shared/ip.ts';
 import { evaluate, type SpfEvaluation } from './evaluate.ts';
 
 const SUITE_DIR = join(import.meta.dirname, '../../../../../shared/corpus/spf-suite/stalwart-mail-auth');

@@ -178,7 +178,8 @@ describe('classifyAddressDetail', () => {
 
   it('canonicalises the address text (RFC 5952)', () => {
     expect(classifyAddressDetail('2001:0DB8:0000:0000:0000:0000:0000:0001').address).toBe('2001:db8::1');
-    expect(classifyAddressDetail('[::FFFF:127.0.0.1]').address).toBe('::ffff:7f00:1');
+    // RFC 5952 §5: an IPv4-mapped address keeps its dotted quad.
+    expect(classifyAddressDetail('[::FFFF:127.0.0.1]').address).toBe('::ffff:127.0.0.1');
     expect(classifyAddressDetail('2606:4700:0:0:1:0:0:1').address).toBe('2606:4700::1:0:0:1');
   });
 });

@@ -16,7 +16,15 @@
  *   interface-scoped addresses, which are never reachable targets.
  */
 
-export type IpFamily = 4 | 6;
+import {
+  cidrContains,
+  formatIp as formatAddress,
+  type IpFamily,
+  parseIPv4,
+  parseIPv6,
+} from '@mailwarden/core';
+
+export type { IpFamily };
 
 export interface ParsedIp {
   family: IpFamily;
@@ -30,17 +38,8 @@ export type IpParseFailure = 'not_ip' | 'ambiguous_ipv4' | 'zone_id' | 'malforme
 
 export type IpParseResult = ({ ok: true } & ParsedIp) | { ok: false; reason: IpParseFailure };
 
-const IPV4_STRICT =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 /** A label that some IPv4 parser would read as a number: decimal, octal-looking, or 0x-hex. */
 const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/i;
-const IPV6_GROUP = /^[0-9a-f]{1,4}$/i;
-
-export function parseIpv4(text: string): Uint8Array | undefined {
-  const m = IPV4_STRICT.exec(text);
-  if (!m) return undefined;
-  return Uint8Array.of(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
-}
 
 /** True when `host` ends in a numeric label, so it must be a canonical IPv4 or nothing. */
 export function endsInNumber(host: string): boolean {
@@ -50,76 +49,9 @@ export function endsInNumber(host: string): boolean {
   return last !== '' && NUMERIC_LABEL.test(last);
 }
 
-function parseIpv6(text: string): Uint8Array | undefined {
-  if (!/^[0-9a-f:.]+$/i.test(text)) return undefined;
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const pieces = part.split(':');
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i] as string;
-      if (i === pieces.length - 1 && piece.includes('.')) {
-        const v4 = parseIpv4(piece);
-        if (!v4) return undefined;
-        out.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
-      } else if (IPV6_GROUP.test(piece)) {
-        out.push(Number.parseInt(piece, 16));
-      } else {
-        return undefined;
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0] as string);
-  if (!head) return undefined;
-  let words: number[];
-  if (halves.length === 2) {
-    const tail = groups(halves[1] as string);
-    // A dotted quad is only allowed at the very end (RFC 4291 §2.2 form 3).
-    if (!tail || (halves[0] as string).includes('.')) return undefined;
-    const missing = 8 - head.length - tail.length;
-    if (missing < 1) return undefined;
-    words = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  } else {
-    words = head;
-  }
-  if (words.length !== 8) return undefined;
-  const bytes = new Uint8Array(16);
-  words.forEach((w, i) => {
-    bytes[i * 2] = w >> 8;
-    bytes[i * 2 + 1] = w & 0xff;
-  });
-  return bytes;
-}
-
-/** RFC 5952 §4: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as `::`. */
-export function formatIpv6(bytes: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
+/** Canonical text of 4 or 16 address bytes: dotted quad, or RFC 5952 IPv6. */
 export function formatIp(bytes: Uint8Array): string {
-  return bytes.length === 4 ? Array.from(bytes).join('.') : formatIpv6(bytes);
+  return formatAddress({ family: bytes.length === 4 ? 4 : 6, bytes });
 }
 
 /**
@@ -132,12 +64,12 @@ export function parseIpLiteral(input: string): IpParseResult {
   if (bracketed) text = text.slice(1, -1);
   if (text.includes('%')) return { ok: false, reason: 'zone_id' };
   if (text.includes(':')) {
-    const bytes = parseIpv6(text);
+    const bytes = parseIPv6(text);
     if (!bytes) return { ok: false, reason: 'malformed_ipv6' };
-    return { ok: true, family: 6, bytes, text: formatIpv6(bytes) };
+    return { ok: true, family: 6, bytes, text: formatIp(bytes) };
   }
   if (bracketed) return { ok: false, reason: 'malformed_ipv6' };
-  const v4 = parseIpv4(text);
+  const v4 = parseIPv4(text);
   if (v4) return { ok: true, family: 4, bytes: v4, text: formatIp(v4) };
   if (endsInNumber(text)) return { ok: false, reason: 'ambiguous_ipv4' };
   return { ok: false, reason: 'not_ip' };
@@ -150,10 +82,6 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** True when the first `prefixLength` bits of `address` equal those of `network`. */
 export function prefixMatches(address: Uint8Array, network: Uint8Array, prefixLength: number): boolean {
   if (address.length !== network.length) return false;
-  const fullBytes = prefixLength >> 3;
-  for (let i = 0; i < fullBytes; i++) if (address[i] !== network[i]) return false;
-  const rest = prefixLength & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return ((address[fullBytes] as number) & mask) === ((network[fullBytes] as number) & mask);
+  const family = address.length === 4 ? 4 : 6;
+  return cidrContains({ family, bytes: network }, prefixLength, { family, bytes: address });
 }

@@ -1,5 +1,6 @@
 /**
- * Small, strict IP address helpers for the pure checks (which may not import node:net).
+ * Small, strict IP address helpers shared by the pure checks (which may not import node:net) and
+ * the SSRF guard. One parser for the whole product, so an address means the same thing everywhere.
  *
  * Addresses are kept as bytes (4 for IPv4, 16 for IPv6) so CIDR matching is a prefix compare.
  * Parsing is strict on purpose: SPF's `ip4-network` uses RFC 3986 `dec-octet` (no leading zeros,
