@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { bool, int, list, loadConfig, oneOf, secret, str, url } from '@mailwarden/core';
+import { bool, int, list, loadConfig, logLevel, secret, str, url } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
 
 /** Every variable the API reads (DESIGN.md §4). Only this file looks at process.env. */
 export const apiVariables = {
-  LOG_LEVEL: oneOf('pino log level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  LOG_LEVEL: logLevel(),
   API_HOST: str('address the API listens on', '127.0.0.1'),
   API_PORT: int('port the API listens on', { min: 0, max: 65535 }, 3000),
   PUBLIC_BASE_URL: url(

@@ -3,6 +3,7 @@ import {
   type DeploymentMode,
   int,
   loadConfig,
+  logLevel,
   oneOf,
   str,
   type VariableSpec,
@@ -13,8 +14,6 @@ import { databaseVariables } from '@mailwarden/db';
  * The inbound (report mail receiver) configuration, read once at start. This is the only file of
  * the app that reads `process.env`.
  */
-
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The mail domain of the rua/TLS-RPT addresses; a bare DNS name, compared case-insensitively. */
 const inboundDomain: VariableSpec<string> = {
@@ -31,7 +30,7 @@ const inboundDomain: VariableSpec<string> = {
 };
 
 const schema = {
-  LOG_LEVEL: oneOf('pino log level', logLevels, 'info'),
+  LOG_LEVEL: logLevel(),
   DATABASE_URL: databaseVariables.DATABASE_URL,
   INBOUND_SMTP_HOST: str('address the SMTP receiver binds to', '127.0.0.1'),
   // 0 asks the kernel for a free port (tests).

@@ -3,6 +3,7 @@ import {
   type DeploymentMode,
   int,
   loadConfig,
+  logLevel,
   oneOf,
   str,
   url,
@@ -15,8 +16,6 @@ import { databaseVariables } from '@mailwarden/db';
  * reads `process.env`; everything else receives the parsed object.
  */
 
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 /** The prefix becomes the first part of every Redis key; `:` would break BullMQ's key layout. */
 const queuePrefix: VariableSpec<string> = {
   description: 'Redis key prefix of every queue',
@@ -28,7 +27,7 @@ const queuePrefix: VariableSpec<string> = {
 };
 
 const schema = {
-  LOG_LEVEL: oneOf('pino log level', logLevels, 'info'),
+  LOG_LEVEL: logLevel(),
   DATABASE_URL: databaseVariables.DATABASE_URL,
   REDIS_URL: {
     ...url('Redis connection URL for BullMQ', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),

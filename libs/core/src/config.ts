@@ -219,3 +219,12 @@ export function list<T>(
     },
   };
 }
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `LOG_LEVEL`, the same for every app. */
+export function logLevel(
+  fallback: (typeof logLevels)[number] = 'info',
+): VariableSpec<(typeof logLevels)[number]> {
+  return oneOf('pino log level', logLevels, fallback);
+}
