@@ -1,5 +1,5 @@
 /**
- * TEST HELPER: reads the text zone files of the shared corpus (/work/shared/corpus, one RR per
+ * TEST HELPER: reads the text zone files of the shared corpus (../shared/corpus, one RR per
  * line, as written by the authentication_milter and Mail::BIMI test suites) into a Zone. Only
  * what these checks need is read: TXT, CNAME and A. TXT data may be quoted strings, unquoted
  * words, or both inside parentheses; each quoted string or bare word is one character-string.
@@ -9,7 +9,9 @@
 import { readFileSync } from 'node:fs';
 import type { Zone, ZoneNode } from '@mailwarden/testing/zone-resolver';
 
-export const CORPUS_DIR = '/work/shared/corpus';
+export { CORPUS_DIR } from '@mailwarden/testing/corpus';
+
+import { CORPUS_DIR } from '@mailwarden/testing/corpus';
 
 const TYPES = new Set(['TXT', 'CNAME', 'A', 'AAAA', 'MX', 'NS', 'PTR', 'SOA']);
 

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { corpusPath } from '@mailwarden/testing/corpus';
 import { describe, expect, it } from 'vitest';
 import { isValidMxPattern, mxMatches, parsePolicy } from './policy.ts';
 import { isStsCandidate, parseStsRecord } from './record.ts';
 
-const CORPUS = join(import.meta.dirname, '../../../../../shared/corpus/mta-sts/real-world-policies');
+const CORPUS = corpusPath('mta-sts', 'real-world-policies');
 
 describe('parseStsRecord (RFC 8461 §3.1)', () => {
   it.each([

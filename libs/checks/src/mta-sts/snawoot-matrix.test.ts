@@ -7,16 +7,15 @@
  * certificates the matrix breaks in its setup scripts) as a TLS error. A domain counts as "OK" when a sender would enforce a policy for it: valid record, policy
  * fetched and valid, mode enforce (refdata_strict also enforces testing).
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { corpusPath } from '@mailwarden/testing/corpus';
 import { createZoneResolver, type Zone } from '@mailwarden/testing/zone-resolver';
 import { describe, expect, it } from 'vitest';
 import { analyseMtaSts, type PolicyFetchResult } from './analyse-mta-sts.ts';
 
-const DIR = join(
-  import.meta.dirname,
-  '../../../../../shared/corpus/mta-sts/snawoot-postfix-mta-sts-resolver',
-);
+const DIR = corpusPath('mta-sts', 'snawoot-postfix-mta-sts-resolver');
 const read = (file: string) => readFileSync(join(DIR, file), 'utf8');
 
 function zoneFromDnsmasq(text: string): Zone {

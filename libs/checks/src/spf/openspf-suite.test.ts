@@ -9,14 +9,16 @@
  * - `TIMEOUT` makes queries at the name time out for the types it has no records of.
  * - A result list means any member is acceptable. `explanation: DEFAULT` means "no exp= text".
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { corpusPath } from '@mailwarden/testing/corpus';
 import { createZoneResolver, type Zone, type ZoneNode } from '@mailwarden/testing/zone-resolver';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { evaluate, type SpfResult } from './evaluate.ts';
 
-const SUITE_DIR = join(import.meta.dirname, '../../../../../shared/corpus/spf-suite');
+const SUITE_DIR = corpusPath('spf-suite');
 
 interface SuiteCase {
   description?: string;

@@ -12,16 +12,18 @@
  *   passes, MAIL FROM — the driver's `verify` mode.
  * - a name containing "_dns_error" fails to resolve (temperror).
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DnsResult, QueryOptions, RecordType, Resolver } from '@mailwarden/core';
 import { parseIp, reverseName } from '@mailwarden/core';
+import { corpusPath } from '@mailwarden/testing/corpus';
 import { createZoneResolver, type Zone } from '@mailwarden/testing/zone-resolver';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, type Node, parseAllDocuments } from 'yaml';
 import { evaluate, type SpfEvaluation } from './evaluate.ts';
 
-const SUITE_DIR = join(import.meta.dirname, '../../../../../shared/corpus/spf-suite/stalwart-mail-auth');
+const SUITE_DIR = corpusPath('spf-suite', 'stalwart-mail-auth');
 
 interface Disputed {
   accept: SpfEvaluation['result'][];
