@@ -4,7 +4,6 @@ import {
   int,
   loadConfig,
   logLevel,
-  oneOf,
   str,
   url,
   type VariableSpec,
