@@ -18,6 +18,10 @@ export function uuidv7(nowMs: number = Date.now()): string {
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const DECODE = new Map([...ALPHABET].map((ch, i) => [ch, i]));
+const HEX_VALUE = Array.from(
+  { length: 128 },
+  (_, code) => Number.parseInt(String.fromCharCode(code), 16) || 0,
+);
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const idPrefixes = [
@@ -33,17 +37,24 @@ export const idPrefixes = [
   'whk',
   'dlv',
   'rpt',
+  'inv',
+  'aud',
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 
 /** `encodeId('dom', uuid)` → `dom_01h455vb4pex5vsknk084sn02q`. */
 export function encodeId(prefix: IdPrefix, uuid: string): string {
   if (!UUID_RE.test(uuid)) throw new Error(`not a uuid: ${uuid}`);
-  let value = BigInt(`0x${uuid.replaceAll('-', '')}`);
+  const hex = uuid.replaceAll('-', '');
+  // The 128 bits, read as a 130-bit number with two leading zero bits, in 26 groups of five.
+  // Plain integer arithmetic (no BigInt, no Buffer): list routes encode hundreds of ids per response.
   let out = '';
-  for (let i = 0; i < 26; i++) {
-    out = ALPHABET[Number(value & 31n)] + out;
-    value >>= 5n;
+  for (let digit = 0; digit < 26; digit++) {
+    let value = 0;
+    for (let bit = digit * 5 - 2; bit < digit * 5 + 3; bit++) {
+      value = (value << 1) | (bit < 0 ? 0 : (HEX_VALUE[hex.charCodeAt(bit >> 2)]! >> (3 - (bit & 3))) & 1);
+    }
+    out += ALPHABET[value];
   }
   return `${prefix}_${out}`;
 }

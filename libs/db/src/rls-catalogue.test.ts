@@ -30,7 +30,7 @@ describe('row-level security catalogue', () => {
       policies: string[] | null;
     }>(`
       select c.relname as table, c.relrowsecurity as enabled, c.relforcerowsecurity as forced,
-             (select array_agg(p.qual || ' / ' || coalesce(p.with_check, '<none>'))
+             (select array_agg(p.cmd || ': ' || p.qual || ' / ' || coalesce(p.with_check, '<none>'))
                 from pg_policies p where p.schemaname = n.nspname and p.tablename = c.relname) as policies
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace
@@ -45,10 +45,25 @@ describe('row-level security catalogue', () => {
         !r.enabled || !r.forced || !r.policies?.some((p) => p.includes("current_setting('app.tenant_id'")),
     );
     expect(offenders.map((r) => r.table)).toEqual([]);
-    // WITH CHECK too, so a tenant cannot write rows into another tenant.
+    // WITH CHECK too, so a tenant cannot write rows into another tenant. A SELECT-only policy
+    // cannot carry one (and grants no writes), so it is the one kind exempt.
     for (const row of rows) {
-      expect(row.policies!.every((p) => !p.endsWith('<none>'))).toBe(true);
+      expect(row.policies!.every((p) => p.startsWith('SELECT: ') || !p.endsWith('<none>'))).toBe(true);
     }
+  });
+
+  it('should allow the cross-tenant user directory only as SELECT policies on the three sign-in tables', async () => {
+    // docs/decisions/0003: the one sanctioned read across tenants, keyed on app.user_id.
+    const { rows } = await client.query<{ table: string; cmd: string; permissive: string }>(
+      `select tablename as table, cmd, permissive from pg_policies
+        where schemaname = 'public' and (policyname <> 'tenant_isolation' or qual like '%app.user_id%')
+        order by tablename`,
+    );
+    expect(rows).toEqual([
+      { table: 'memberships', cmd: 'SELECT', permissive: 'PERMISSIVE' },
+      { table: 'tenant_settings', cmd: 'SELECT', permissive: 'PERMISSIVE' },
+      { table: 'tenants', cmd: 'SELECT', permissive: 'PERMISSIVE' },
+    ]);
   });
 
   it('should give the app role no way around RLS', async () => {
