@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.ts';
 import type { ApiContainer } from './container.ts';
+import { accountsModule } from './graphql/accounts.resolvers.ts';
 import { systemModule } from './graphql/system.resolvers.ts';
+import auth from './plugins/auth.ts';
 import graphql from './plugins/graphql.ts';
 import metrics from './plugins/metrics.ts';
 import openapi from './plugins/openapi.ts';
@@ -13,7 +15,17 @@ import requestLog from './plugins/request-log.ts';
 import routeConventions from './plugins/route-conventions.ts';
 import security from './plugins/security.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { jwksRoutes } from './routes/jwks.routes.ts';
+import { apiKeysRoutes } from './routes/v1/api-keys.routes.ts';
+import { auditRoutes } from './routes/v1/audit.routes.ts';
+import { authRoutes } from './routes/v1/auth.routes.ts';
+import { invitationsRoutes } from './routes/v1/invitations.routes.ts';
+import { membersRoutes } from './routes/v1/members.routes.ts';
 import { metaRoutes } from './routes/v1/meta.routes.ts';
+import { passwordRoutes } from './routes/v1/password.routes.ts';
+import { sessionsRoutes } from './routes/v1/sessions.routes.ts';
+import { tenantRoutes } from './routes/v1/tenant.routes.ts';
+import { totpRoutes } from './routes/v1/totp.routes.ts';
 import { version } from './version.ts';
 
 /**
@@ -36,12 +48,27 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
         keyPrefix: config.REDIS_KEY_PREFIX,
       });
       await app.register(openapi, { version, serverUrl: config.PUBLIC_BASE_URL });
+      await app.register(auth, { authenticator: container.auth.authenticator });
 
       // 2. Transport: REST routes, then GraphQL over the same services.
       await app.register(healthRoutes, { container });
       await app.register(metaRoutes, { prefix: '/v1', version });
+      await app.register(jwksRoutes, { auth: container.auth });
+      for (const routes of [
+        authRoutes,
+        passwordRoutes,
+        totpRoutes,
+        sessionsRoutes,
+        tenantRoutes,
+        membersRoutes,
+        invitationsRoutes,
+        apiKeysRoutes,
+        auditRoutes,
+      ]) {
+        await app.register(routes, { prefix: '/v1', auth: container.auth });
+      }
       await app.register(graphql, {
-        modules: [systemModule(version)],
+        modules: [systemModule(version), accountsModule(container.auth)],
         maxDepth: config.GRAPHQL_MAX_DEPTH,
         production: config.mode === 'production',
       });

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { bool, int, list, loadConfig, logLevel, secret, str, url } from '@mailwarden/core';
+import { availableParallelism } from 'node:os';
+import { parseEncryptionKey } from '@mailwarden/auth';
+import {
+  bool,
+  type DeploymentMode,
+  int,
+  list,
+  loadConfig,
+  logLevel,
+  str,
+  url,
+  type VariableSpec,
+} from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
 
 /** Every variable the API reads (DESIGN.md §4). Only this file looks at process.env. */
@@ -37,10 +49,58 @@ export const apiVariables = {
     600,
   ),
   GRAPHQL_MAX_DEPTH: int('deepest GraphQL query accepted', { min: 2, max: 50 }, 10),
-  ENCRYPTION_KEY: secret('base64 of 32 random bytes: key for secrets at rest (TOTP seeds, webhook secrets)', {
-    minLength: 44,
-    devFallback: () => randomBytes(32).toString('base64'),
-  }),
+  ENCRYPTION_KEY: {
+    description:
+      'base64 of 32 random bytes: key for secrets at rest (TOTP seeds, signing keys, webhook secrets)',
+    secret: true,
+    // No default outside development and test; there a random key per start (sealed data is lost on restart).
+    fallback: (mode: DeploymentMode) => (mode === 'production' ? undefined : randomBytes(32)),
+    parse: parseEncryptionKey,
+  } satisfies VariableSpec<Buffer>,
+  ENCRYPTION_KEYS_PREVIOUS: {
+    ...list(
+      'earlier ENCRYPTION_KEYs, comma list: still decrypt, never encrypt (key rotation)',
+      parseEncryptionKey,
+      [],
+    ),
+    secret: true,
+  },
+  JWT_ISSUER: str('`iss` of access tokens; empty means PUBLIC_BASE_URL', ''),
+  JWT_AUDIENCE: str('`aud` of access tokens', 'mailwarden-api'),
+  JWT_ACCESS_TTL_SECONDS: int('lifetime of an access token (at most 15 minutes)', { min: 60, max: 900 }, 900),
+  JWT_KEY_ROTATION_DAYS: int('age at which the signing key is replaced', { min: 1, max: 365 }, 30),
+  JWT_KEY_PUBLISH_LEAD_SECONDS: int(
+    'how long a new signing key is in the JWKS before it signs (>= 2x the JWKS max-age of 300 s)',
+    { min: 600, max: 7 * 86_400 },
+    3600,
+  ),
+  REFRESH_TOKEN_TTL_DAYS: int(
+    'absolute lifetime of a session and its refresh tokens',
+    { min: 1, max: 90 },
+    30,
+  ),
+  PASSWORD_HASH_MEMORY_KIB: int(
+    'argon2id memory per hash in KiB (OWASP floor 19456)',
+    { min: 19_456, max: 4_194_304 },
+    19_456,
+  ),
+  PASSWORD_HASH_TIME_COST: int('argon2id passes', { min: 2, max: 20 }, 2),
+  // Default: all cores but one, which stays with the event loop so a login flood cannot slow the rest.
+  PASSWORD_HASH_CONCURRENCY: int(
+    'password hashes computed at once',
+    { min: 1, max: 64 },
+    Math.max(1, availableParallelism() - 1),
+  ),
+  PASSWORD_HASH_QUEUE_LIMIT: int(
+    'password hashes allowed to wait; beyond, sign-in answers 503',
+    { min: 0, max: 10_000 },
+    64,
+  ),
+  AUTH_CACHE_TTL_MS: int(
+    'how long a session or API key check is cached in-process',
+    { min: 0, max: 60_000 },
+    5_000,
+  ),
 };
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;

@@ -1,3 +1,9 @@
+import {
+  type AuthServices,
+  createAuthServices,
+  createRecordingMailer,
+  type RecordingMailer,
+} from '@mailwarden/auth';
 import { type Clock, createLogger, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, createPool, type Database } from '@mailwarden/db';
 import { createRedisConnection } from '@mailwarden/queue';
@@ -16,6 +22,9 @@ export interface ApiContainer {
   pool: pg.Pool;
   db: Database;
   redis: Redis;
+  /** Outgoing mail; the recording mailer until an SMTP transport is configured (see README). */
+  mailer: RecordingMailer;
+  auth: AuthServices;
   close(): Promise<void>;
 }
 
@@ -23,13 +32,44 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const pool = createPool(config.DATABASE_URL, { applicationName: 'mailwarden-api' });
   const redis = createRedisConnection(config.REDIS_URL, 'producer', { lazyConnect: options.lazy });
+  const db = createDatabase(pool);
+  const mailer = createRecordingMailer();
+  const auth = createAuthServices({
+    db,
+    redis,
+    clock: systemClock,
+    logger,
+    mailer,
+    settings: {
+      issuer: config.JWT_ISSUER || config.PUBLIC_BASE_URL,
+      audience: config.JWT_AUDIENCE,
+      accessTtlSeconds: config.JWT_ACCESS_TTL_SECONDS,
+      refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400,
+      keyRotationIntervalSeconds: config.JWT_KEY_ROTATION_DAYS * 86_400,
+      keyPublishLeadSeconds: config.JWT_KEY_PUBLISH_LEAD_SECONDS,
+      keyset: 'access',
+      encryptionKey: config.ENCRYPTION_KEY,
+      previousEncryptionKeys: config.ENCRYPTION_KEYS_PREVIOUS,
+      passwordHash: {
+        memoryKib: config.PASSWORD_HASH_MEMORY_KIB,
+        timeCost: config.PASSWORD_HASH_TIME_COST,
+        concurrency: config.PASSWORD_HASH_CONCURRENCY,
+        queueLimit: config.PASSWORD_HASH_QUEUE_LIMIT,
+      },
+      cacheTtlMs: config.AUTH_CACHE_TTL_MS,
+      redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    },
+  });
   return {
     logger,
     clock: systemClock,
     pool,
-    db: createDatabase(pool),
+    db,
     redis,
+    mailer,
+    auth,
     async close() {
+      auth.close();
       await Promise.allSettled([pool.end(), redis.status === 'wait' ? redis.disconnect() : redis.quit()]);
     },
   };

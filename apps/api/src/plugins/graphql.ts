@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Principal } from '@mailwarden/auth';
 import { AppError, type ErrorCode, isAppError } from '@mailwarden/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GraphQLError } from 'graphql';
 import mercurius from 'mercurius';
 import { type GraphqlModule, mergeModules } from '../graphql/modules.ts';
+
+declare module 'mercurius' {
+  interface MercuriusContext {
+    /** The principal the auth plugin resolved for this HTTP request (null without credentials). */
+    principal: Principal | null;
+  }
+}
 
 export interface GraphqlOptions {
   modules: GraphqlModule[];
@@ -53,6 +61,8 @@ async function graphql(app: FastifyInstance, options: GraphqlOptions) {
     graphiql: !options.production,
     queryDepth: options.maxDepth,
     validationRules: options.production ? [NoSchemaIntrospectionCustomRule] : [],
+    // The same principal as REST, resolved once per request by the auth plugin.
+    context: (request) => ({ principal: request.principal }),
     // Refuse simple cross-site form posts that would skip CORS preflight.
     csrfPrevention: true,
     allowBatchedQueries: false,

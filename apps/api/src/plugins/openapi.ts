@@ -24,7 +24,25 @@ async function openapi(app: FastifyInstance, options: OpenApiOptions) {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: options.serverUrl }],
-      tags: [{ name: 'system', description: 'Health, readiness and service metadata' }],
+      tags: [
+        { name: 'system', description: 'Health, readiness and service metadata' },
+        { name: 'auth', description: 'Sign-up, sign-in, sessions, passwords' },
+        { name: 'two-factor', description: 'TOTP authenticators and recovery codes' },
+        { name: 'tenant', description: 'The tenant and its security settings' },
+        { name: 'members', description: 'Members, roles and invitations (docs/permissions.md)' },
+        { name: 'api-keys', description: 'API keys for integrations' },
+        { name: 'audit', description: 'The tenant audit log' },
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An access token from POST /v1/auth/login (a JWT), or an API key (`mw_…`) where the route accepts one',
+          },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
