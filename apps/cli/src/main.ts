@@ -1,5 +1,9 @@
 import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
+import type { Command } from './command.ts';
+import { scanCommand } from './commands/scan.ts';
+
+export type { Command } from './command.ts';
 
 /**
  * `mailwarden`: the operator CLI. Global options come before the command; everything after the
@@ -7,19 +11,9 @@ import packageJson from '../package.json' with { type: 'json' };
  * command failed, 2 the command line was wrong (the usual convention for usage errors).
  */
 
-export interface Command {
-  /** One line for the command list in `--help`. */
-  summary: string;
-  /** Receives the arguments after the command name; resolves to the exit code. */
-  run(args: string[]): Promise<number>;
-}
-
 const exitUsage = 2;
 
-/**
- * Every subcommand, by name. New commands (`scan <domain>` next) are added here; the help text
- * lists them from this map.
- */
+/** Every subcommand, by name; the help text lists them from this map. */
 const commands: Record<string, Command> = {
   help: {
     summary: 'Show this help',
@@ -28,6 +22,7 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  scan: scanCommand,
 };
 
 const globalOptions = {

@@ -5,5 +5,7 @@ export * from './dmarc/index.ts';
 export * from './findings.ts';
 export * from './mta-sts/index.ts';
 export * from './mx/index.ts';
+export * from './posture/index.ts';
+export * from './scan/index.ts';
 export * from './spf/index.ts';
 export * from './tls-rpt/index.ts';

@@ -1,0 +1,234 @@
+/**
+ * `mailwarden scan` arguments: parsed and validated in full before any network I/O, every problem
+ * reported at once (exit code 2). Pure: files named by flags are read later (scan/setup.ts), so
+ * this is unit-tested without a filesystem or a network.
+ */
+import { parseArgs } from 'node:util';
+import {
+  normalizeScanDomain,
+  normalizeSelector,
+  SCAN_CHECKS,
+  type ScanCheckName,
+  type Severity,
+  severities,
+} from '@mailwarden/checks';
+import { type AllowList, type DnsServerAddress, parseAllowList, parseDnsServers } from '@mailwarden/net';
+import type { CliEnvironment } from '../config.ts';
+
+/** DNS attempts and HTTPS fetches when --timeout-ms is not given. */
+export const DEFAULT_DNS_TIMEOUT_MS = 1_500;
+export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+export const MAX_TIMEOUT_MS = 120_000;
+export const DEFAULT_CONCURRENCY = 64;
+export const MAX_CONCURRENCY = 4_096;
+
+export type OutputFormat = 'jsonl' | 'csv';
+
+export interface ScanSettings {
+  /** Single mode: the domain, normalised. */
+  domain: string | null;
+  /** Bulk mode: the file of domains (`-` for stdin). */
+  file: string | null;
+  json: boolean;
+  format: OutputFormat;
+  checks: ScanCheckName[];
+  dkimSelectors: string[];
+  probeCommonSelectors: boolean | undefined;
+  failOn: Severity | null;
+  /** null: read /etc/resolv.conf when the scan starts. */
+  dnsServers: DnsServerAddress[] | null;
+  dnsTransport: 'udp' | 'tcp';
+  allow: AllowList;
+  caFiles: string[];
+  dnsTimeoutMs: number;
+  fetchTimeoutMs: number;
+  concurrency: number;
+}
+
+export type ParsedScanArgs =
+  | { kind: 'help' }
+  | { kind: 'scan'; settings: ScanSettings }
+  | { kind: 'error'; errors: string[] };
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  format: { type: 'string' },
+  checks: { type: 'string', multiple: true },
+  'dkim-selector': { type: 'string', multiple: true },
+  'probe-common-selectors': { type: 'boolean' },
+  'fail-on': { type: 'string' },
+  'dns-server': { type: 'string', multiple: true },
+  'dns-transport': { type: 'string' },
+  'ca-file': { type: 'string', multiple: true },
+  'allow-cidr': { type: 'string', multiple: true },
+  'timeout-ms': { type: 'string' },
+  concurrency: { type: 'string' },
+} as const;
+
+/** Repeatable flags also take comma lists: `--checks spf,dmarc --checks mx`. */
+function listOf(values: readonly string[] | undefined): string[] {
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/** Accepts the check names as the report spells them and as people type them (`mta-sts`). */
+function parseChecks(raw: string[], errors: string[]): ScanCheckName[] {
+  const wanted = new Set<ScanCheckName>();
+  for (const item of raw) {
+    const name = item.toLowerCase().replace(/-/g, '_');
+    if ((SCAN_CHECKS as readonly string[]).includes(name)) wanted.add(name as ScanCheckName);
+    else errors.push(`--checks: unknown check ${JSON.stringify(item)} (known: ${SCAN_CHECKS.join(', ')})`);
+  }
+  return SCAN_CHECKS.filter((c) => wanted.has(c));
+}
+
+function parseInteger(flag: string, raw: string | undefined, min: number, max: number, errors: string[]) {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    errors.push(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return undefined;
+  }
+  return Number(raw);
+}
+
+export function parseScanArgs(args: readonly string[], env: CliEnvironment): ParsedScanArgs {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>
+  >;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    return { kind: 'error', errors: [(err as Error).message] };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  const errors: string[] = [];
+
+  const file = values.file ?? null;
+  let domain: string | null = null;
+  if (file !== null && positionals.length > 0) errors.push('give either a domain or --file, not both');
+  else if (file === null && positionals.length === 0) errors.push('missing domain (or --file <domains.txt>)');
+  else if (positionals.length > 1)
+    errors.push(`one domain per scan; for several use --file (got ${positionals.length})`);
+  else if (positionals[0] !== undefined) {
+    domain = normalizeScanDomain(positionals[0]);
+    if (domain === null) errors.push(`not a domain name: ${JSON.stringify(positionals[0])}`);
+  }
+
+  let format: OutputFormat = 'jsonl';
+  if (values.format !== undefined) {
+    if (values.format === 'jsonl' || values.format === 'csv') format = values.format;
+    else errors.push(`--format: expected jsonl or csv, got ${JSON.stringify(values.format)}`);
+    if (file === null) errors.push('--format applies to --file bulk scans; use --json for one domain');
+  }
+
+  const checks = parseChecks(listOf(values.checks), errors);
+  const dkimSelectors: string[] = [];
+  for (const raw of listOf(values['dkim-selector'])) {
+    const selector = normalizeSelector(raw);
+    if (selector === null) errors.push(`--dkim-selector: not a valid selector: ${JSON.stringify(raw)}`);
+    else if (!dkimSelectors.includes(selector)) dkimSelectors.push(selector);
+  }
+
+  let failOn: Severity | null = null;
+  if (values['fail-on'] !== undefined) {
+    const s = values['fail-on'].toLowerCase();
+    if ((severities as readonly string[]).includes(s)) failOn = s as Severity;
+    else
+      errors.push(
+        `--fail-on: expected one of ${severities.join(', ')}, got ${JSON.stringify(values['fail-on'])}`,
+      );
+  }
+
+  let dnsServers: DnsServerAddress[] | null = null;
+  const serverList = listOf(values['dns-server']);
+  const serverSource = serverList.length > 0 ? '--dns-server' : 'DNS_SERVERS';
+  const serverText = serverList.length > 0 ? serverList.join(',') : env.dnsServers;
+  if (serverText !== undefined) {
+    try {
+      dnsServers = parseDnsServers(serverText);
+      if (dnsServers.length === 0) errors.push(`${serverSource}: no server given`);
+    } catch (err) {
+      errors.push(`${serverSource}: ${(err as Error).message}`);
+    }
+  }
+
+  let dnsTransport: 'udp' | 'tcp' = 'udp';
+  if (values['dns-transport'] !== undefined) {
+    if (values['dns-transport'] === 'udp' || values['dns-transport'] === 'tcp')
+      dnsTransport = values['dns-transport'];
+    else errors.push(`--dns-transport: expected udp or tcp, got ${JSON.stringify(values['dns-transport'])}`);
+  }
+
+  const cidrs = listOf(values['allow-cidr']);
+  const allowSource = cidrs.length > 0 ? '--allow-cidr' : 'PROBE_ALLOW_CIDRS';
+  const allowParsed = parseAllowList(cidrs.length > 0 ? cidrs.join(',') : env.probeAllowCidrs);
+  if (!allowParsed.ok) errors.push(...allowParsed.errors.map((e) => `${allowSource}: ${e}`));
+
+  const caFiles =
+    values['ca-file'] && values['ca-file'].length > 0
+      ? [...values['ca-file']]
+      : env.tlsExtraCaFile
+        ? [env.tlsExtraCaFile]
+        : [];
+  const timeoutMs = parseInteger('--timeout-ms', values['timeout-ms'], 1, MAX_TIMEOUT_MS, errors);
+  const concurrency = parseInteger('--concurrency', values.concurrency, 1, MAX_CONCURRENCY, errors);
+  if (values.concurrency !== undefined && file === null)
+    errors.push('--concurrency applies to --file bulk scans');
+
+  if (errors.length > 0) return { kind: 'error', errors };
+  return {
+    kind: 'scan',
+    settings: {
+      domain,
+      file,
+      json: values.json === true,
+      format,
+      checks: checks.length > 0 ? checks : [...SCAN_CHECKS],
+      dkimSelectors,
+      probeCommonSelectors: values['probe-common-selectors'],
+      failOn,
+      dnsServers,
+      dnsTransport,
+      allow: allowParsed.ok ? allowParsed.allow : [],
+      caFiles,
+      dnsTimeoutMs: timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
+      fetchTimeoutMs: timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
+      concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+    },
+  };
+}
+
+export const scanUsage = `Usage: mailwarden scan <domain> [options]
+       mailwarden scan --file <domains.txt> [--format jsonl|csv] [options]
+
+Checks the mail security of a domain: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT and BIMI, with a
+posture score (docs/posture-score.md). Findings an admin can act on, grouped by check.
+
+Output:
+      --json                   One JSON document (the whole report) instead of text
+  -f, --file <path>            Bulk: one domain per line (# comments, blank lines ignored; - is stdin)
+      --format <jsonl|csv>     Bulk output on stdout (default jsonl: one report per line)
+      --concurrency <n>        Bulk: domains scanned at once (default ${DEFAULT_CONCURRENCY})
+      --fail-on <severity>     Exit 1 when a finding is at or above info|low|medium|high|critical
+                               (results that are unknown never trigger it)
+
+What to check:
+      --checks <list>          Only these: ${SCAN_CHECKS.join(',')} (repeatable, comma list)
+      --dkim-selector <s>      A DKIM selector of the domain (repeatable, comma list)
+      --probe-common-selectors Also try common DKIM selectors (default: only when none is given)
+
+Network:
+      --dns-server <ip[:port]> Resolver to ask (repeatable, comma list; else DNS_SERVERS, else /etc/resolv.conf)
+      --dns-transport <udp|tcp> udp (default; TCP after truncation) or pipelined TCP
+      --timeout-ms <n>         Per DNS attempt and per HTTPS fetch (default ${DEFAULT_DNS_TIMEOUT_MS} / ${DEFAULT_FETCH_TIMEOUT_MS})
+      --ca-file <path>         Extra CA certificates (PEM) for MTA-STS and BIMI fetches (else TLS_EXTRA_CA_FILE)
+      --allow-cidr <cidr>      Non-public range fetches may reach (repeatable; else PROBE_ALLOW_CIDRS)
+
+Exit codes: 0 done, 1 --fail-on triggered (or the scan failed), 2 bad command line or input.
+Colour only on a terminal, and never with NO_COLOR set.
+`;
