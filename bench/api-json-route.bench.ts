@@ -46,7 +46,6 @@ async function serveApp(): Promise<number> {
     REDIS_KEY_PREFIX: `bench-${process.pid}`,
     // The limit exists and is counted in Redis on every request, but is never reached.
     RATE_LIMIT_PER_MINUTE: '1000000',
-    ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
   });
   const container = createApiContainer(config);
   const app = Fastify(fastifyOptions(config));
@@ -55,25 +54,47 @@ async function serveApp(): Promise<number> {
   return (app.server.address() as { port: number }).port;
 }
 
-async function startChild(role: string): Promise<{ child: ChildProcess; port: number }> {
+interface Server {
+  child: ChildProcess;
+  port: number;
+  /** The server process's CPU time so far, microseconds (user + system). */
+  cpuMicros(): Promise<number>;
+}
+
+async function startChild(role: string): Promise<Server> {
   // Request logs go to the child's stdout, which is discarded, as a log shipper would consume them.
   const child = fork(self, [role], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
-  return { child, port };
+  const cpuMicros = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve(Number(m)));
+      child.send('cpu');
+    });
+  return { child, port, cpuMicros };
 }
 
-async function load(port: number) {
+/**
+ * One load round. Besides requests/s (which on a shared 2-core machine moves with whatever else
+ * runs), it reads the server's own CPU time per request: a cost that other load barely changes.
+ */
+async function load(server: Server) {
+  const cpuBefore = await server.cpuMicros();
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}/v1/meta`,
+    url: `http://127.0.0.1:${server.port}/v1/meta`,
     connections: CONNECTIONS,
     duration: DURATION_S,
   });
+  const cpuAfter = await server.cpuMicros();
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`errors under load: ${result.non2xx} non-2xx, ${result.errors}`);
-  return { rps: result.requests.average, p99Ms: result.latency.p99 };
+  return {
+    rps: result.requests.average,
+    p99Ms: result.latency.p99,
+    cpuMicrosPerRequest: (cpuAfter - cpuBefore) / result.requests.total,
+  };
 }
 
 function median(values: number[]): number {
@@ -85,13 +106,13 @@ async function main() {
   const bare = await startChild('serve-bare');
   const app = await startChild('serve-app');
   try {
-    await load(app.port); // warm-up: JIT, connection pools
-    await load(bare.port);
+    await load(app); // warm-up: JIT, connection pools
+    await load(bare);
     const bareRuns: Awaited<ReturnType<typeof load>>[] = [];
     const appRuns: Awaited<ReturnType<typeof load>>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      bareRuns.push(await load(bare.port));
-      appRuns.push(await load(app.port));
+      bareRuns.push(await load(bare));
+      appRuns.push(await load(app));
     }
     const appRps = median(appRuns.map((r) => r.rps));
     const bareRps = median(bareRuns.map((r) => r.rps));
@@ -104,6 +125,27 @@ async function main() {
       better: 'higher',
       target: 0.85,
     });
+    // The same comparison in CPU cost: how much of node:http's efficiency the whole app keeps.
+    printRatio({
+      bench: 'api-json-route',
+      metric: 'cpu_efficiency',
+      candidate: median(bareRuns.map((r) => r.cpuMicrosPerRequest)),
+      baseline: median(appRuns.map((r) => r.cpuMicrosPerRequest)),
+      unit: '(bare µs / app µs of server CPU per request)',
+      better: 'higher',
+    });
+    printFigure(
+      'api-json-route',
+      'app_cpu_per_request',
+      median(appRuns.map((r) => r.cpuMicrosPerRequest)),
+      'µs',
+    );
+    printFigure(
+      'api-json-route',
+      'bare_cpu_per_request',
+      median(bareRuns.map((r) => r.cpuMicrosPerRequest)),
+      'µs',
+    );
     printFigure('api-json-route', 'app_p99', median(appRuns.map((r) => r.p99Ms)), 'ms');
     printFigure('api-json-route', 'bare_p99', median(bareRuns.map((r) => r.p99Ms)), 'ms');
   } finally {
@@ -116,6 +158,12 @@ const role = process.argv[2];
 if (role === 'serve-bare' || role === 'serve-app') {
   const port = await (role === 'serve-bare' ? serveBare() : serveApp());
   process.send?.(port);
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const usage = process.cpuUsage();
+      process.send?.(usage.user + usage.system);
+    }
+  });
   process.on('SIGTERM', () => process.exit(0));
 } else {
   await main();

@@ -31,7 +31,10 @@ export interface ApiContainer {
 export function createApiContainer(config: ApiConfig, options: { lazy?: boolean } = {}): ApiContainer {
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const pool = createPool(config.DATABASE_URL, { applicationName: 'mailwarden-api' });
-  const redis = createRedisConnection(config.REDIS_URL, 'producer', { lazyConnect: options.lazy });
+  const redis = createRedisConnection(config.REDIS_URL, 'producer', {
+    lazyConnect: options.lazy,
+    autoPipelining: true,
+  });
   const db = createDatabase(pool);
   const mailer = createRecordingMailer();
   const auth = createAuthServices({

@@ -20,6 +20,12 @@ export interface RedisConnectionOptions {
   connectionName?: string;
   /** Connect on the first command instead of at once (tools that may never touch Redis). */
   lazyConnect?: boolean;
+  /**
+   * Send the commands issued in one event-loop turn as one write. For a connection shared by many
+   * concurrent requests (the API's rate-limit counters) this turns one syscall per request into one
+   * per turn. Off for BullMQ's connections, which manage their own pipelining.
+   */
+  autoPipelining?: boolean;
 }
 
 /** Reconnect delay: grows with each failed attempt, never above 10 s, so an outage is not hammered. */
@@ -37,6 +43,7 @@ export function createRedisConnection(
     connectTimeout: 5_000,
     retryStrategy: reconnectDelayMs,
     lazyConnect: options.lazyConnect ?? false,
+    enableAutoPipelining: options.autoPipelining ?? false,
   };
   const byRole: RedisOptions =
     role === 'worker'
