@@ -9,6 +9,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { listenApi } from './lib/api-server.ts';
 import { printFigure, printRatio } from './lib/report.ts';
 
 const ROUNDS = 3;
@@ -33,13 +34,8 @@ async function serveBare(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function serveApp(): Promise<number> {
-  const { default: Fastify } = await import('fastify');
-  const { buildApp } = await import('../apps/api/src/app.ts');
-  const { loadApiConfig } = await import('../apps/api/src/config.ts');
-  const { createApiContainer } = await import('../apps/api/src/container.ts');
-  const { fastifyOptions } = await import('../apps/api/src/fastify-options.ts');
-  const config = loadApiConfig({
+function serveApp(): Promise<number> {
+  return listenApi({
     ...process.env,
     MAILWARDEN_ENV: 'development',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
@@ -47,11 +43,6 @@ async function serveApp(): Promise<number> {
     // The limit exists and is counted in Redis on every request, but is never reached.
     RATE_LIMIT_PER_MINUTE: '1000000',
   });
-  const container = createApiContainer(config);
-  const app = Fastify(fastifyOptions(config));
-  await app.register(buildApp(config, container));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return (app.server.address() as { port: number }).port;
 }
 
 interface Server {

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { listenApi } from './lib/api-server.ts';
 import { benchEnv, createBenchDatabase, seedTenant } from './lib/auth-fixture.ts';
 import { printFigure, printRatio } from './lib/report.ts';
 
@@ -60,21 +61,11 @@ async function serveBare(appUrl: string, tenantId: string): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function serveApp(appUrl: string): Promise<number> {
-  const { default: Fastify } = await import('fastify');
-  const { buildApp } = await import('../apps/api/src/app.ts');
-  const { loadApiConfig } = await import('../apps/api/src/config.ts');
-  const { createApiContainer } = await import('../apps/api/src/container.ts');
-  const { fastifyOptions } = await import('../apps/api/src/fastify-options.ts');
-  const config = loadApiConfig({
+function serveApp(appUrl: string): Promise<number> {
+  return listenApi({
     ...process.env,
     ...benchEnv(appUrl, { ENCRYPTION_KEY: process.env.BENCH_ENCRYPTION_KEY! }),
   });
-  const container = createApiContainer(config);
-  const app = Fastify(fastifyOptions(config));
-  await app.register(buildApp(config, container));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return (app.server.address() as { port: number }).port;
 }
 
 async function startChild(

@@ -11,6 +11,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { listenApi } from './lib/api-server.ts';
 import { benchEnv, createBenchDatabase, seedTenant } from './lib/auth-fixture.ts';
 import { printFigure, printRatio } from './lib/report.ts';
 
@@ -20,25 +21,15 @@ const GET_CONNECTIONS = 8;
 const FLOOD_CONNECTIONS = 64;
 const self = fileURLToPath(import.meta.url);
 
-async function serveApp(): Promise<number> {
-  const { default: Fastify } = await import('fastify');
-  const { buildApp } = await import('../apps/api/src/app.ts');
-  const { loadApiConfig } = await import('../apps/api/src/config.ts');
-  const { createApiContainer } = await import('../apps/api/src/container.ts');
-  const { fastifyOptions } = await import('../apps/api/src/fastify-options.ts');
+function serveApp(): Promise<number> {
   // Behind a proxy, as in production: the flood's X-Forwarded-For is what the limits see.
-  const config = loadApiConfig({
+  return listenApi({
     ...process.env,
     ...benchEnv(process.env.BENCH_APP_URL!, {
       ENCRYPTION_KEY: process.env.BENCH_ENCRYPTION_KEY!,
       TRUST_PROXY: 'true',
     }),
   });
-  const container = createApiContainer(config);
-  const app = Fastify(fastifyOptions(config));
-  await app.register(buildApp(config, container));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return (app.server.address() as { port: number }).port;
 }
 
 function randomIp(): string {
