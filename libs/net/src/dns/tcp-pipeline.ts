@@ -5,8 +5,8 @@
  * as over UDP. The connection closes after `idleTimeoutMs` without queries (§6.2.3) and is
  * reopened on demand; queries caught by a close the server chose are sent again once.
  */
-import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
+import { QueryIdSource } from './query-ids.ts';
 import type { DnsServerAddress } from './servers.ts';
 import type { TransportOutcome } from './udp-transport.ts';
 import { type ParseLimits, parseResponse } from './wire.ts';
@@ -47,8 +47,7 @@ interface Connection {
 export class TcpPipelinePool {
   private readonly options: TcpPipelineOptions;
   private readonly connections = new Map<string, Connection>();
-  private readonly idPool = new Uint16Array(1024);
-  private idNext = this.idPool.length;
+  private readonly ids = new QueryIdSource(1024);
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
   private closed = false;
@@ -67,8 +66,8 @@ export class TcpPipelinePool {
   ): Promise<TransportOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'network', detail: 'client closed' });
     const conn = this.connectionFor(server);
-    let id = this.nextId();
-    while (conn.pending.has(id)) id = this.nextId();
+    let id = this.ids.take();
+    while (conn.pending.has(id)) id = this.ids.take();
     const frame = build(id);
     return new Promise<TransportOutcome>((resolve) => {
       const entry: Pending = {
@@ -98,14 +97,6 @@ export class TcpPipelinePool {
   close(): void {
     this.closed = true;
     for (const conn of [...this.connections.values()]) this.drop(conn, 'client closed', false);
-  }
-
-  private nextId(): number {
-    if (this.idNext === this.idPool.length) {
-      randomFillSync(this.idPool);
-      this.idNext = 0;
-    }
-    return this.idPool[this.idNext++] as number;
   }
 
   private connectionFor(server: DnsServerAddress): Connection {

@@ -12,9 +12,9 @@
  * port (a spoofer must forge those too), sends skip the per-packet address lookup, and an ICMP
  * port-unreachable surfaces at once as ECONNREFUSED instead of a timeout.
  */
-import { randomFillSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { QueryIdSource } from './query-ids.ts';
 import type { DnsServerAddress } from './servers.ts';
 import { type ParseLimits, type ParseOutcome, parseResponse } from './wire.ts';
 
@@ -55,23 +55,10 @@ interface ServerSockets {
   cursor: number;
 }
 
-/** Unpredictable 16-bit ids (RFC 5452 §4.3), drawn from a refilled CSPRNG buffer. */
-class IdSource {
-  private readonly pool = new Uint16Array(4096);
-  private next = this.pool.length;
-  take(): number {
-    if (this.next === this.pool.length) {
-      randomFillSync(this.pool);
-      this.next = 0;
-    }
-    return this.pool[this.next++] as number;
-  }
-}
-
 export class UdpPool {
   private readonly options: UdpPoolOptions;
   private readonly servers = new Map<string, ServerSockets>();
-  private readonly ids = new IdSource();
+  private readonly ids = new QueryIdSource();
   private closed = false;
   /** Pairs of (socket, datagram) to send at the end of this event-loop turn. */
   private readonly outbox: (PooledSocket | Buffer)[] = [];
