@@ -45,18 +45,21 @@ describe('row-level security catalogue', () => {
         !r.enabled || !r.forced || !r.policies?.some((p) => p.includes("current_setting('app.tenant_id'")),
     );
     expect(offenders.map((r) => r.table)).toEqual([]);
-    // WITH CHECK too, so a tenant cannot write rows into another tenant. A SELECT-only policy
-    // cannot carry one (and grants no writes), so it is the one kind exempt.
+    // WITH CHECK too, so a tenant cannot write rows into another tenant. SELECT and DELETE policies
+    // cannot carry one (they let no row in), so they are the kinds exempt.
     for (const row of rows) {
-      expect(row.policies!.every((p) => p.startsWith('SELECT: ') || !p.endsWith('<none>'))).toBe(true);
+      expect(
+        row.policies!.filter((p) => !p.startsWith('SELECT: ') && !p.startsWith('DELETE: ') && p.endsWith('<none>')),
+      ).toEqual([]);
     }
   });
 
   it('should allow the cross-tenant user directory only as SELECT policies on the three sign-in tables', async () => {
-    // docs/decisions/0003: the one sanctioned read across tenants, keyed on app.user_id.
+    // docs/decisions/0003: the one sanctioned read across tenants for sign-in, keyed on app.user_id.
     const { rows } = await client.query<{ table: string; cmd: string; permissive: string }>(
       `select tablename as table, cmd, permissive from pg_policies
         where schemaname = 'public' and (policyname <> 'tenant_isolation' or qual like '%app.user_id%')
+          and not ('mailwarden_scheduler' = any(roles))
         order by tablename`,
     );
     expect(rows).toEqual([
@@ -64,6 +67,35 @@ describe('row-level security catalogue', () => {
       { table: 'tenant_settings', cmd: 'SELECT', permissive: 'PERMISSIVE' },
       { table: 'tenants', cmd: 'SELECT', permissive: 'PERMISSIVE' },
     ]);
+  });
+
+  it('should limit the scheduler role to reads and history purges, reachable by no login role', async () => {
+    // docs/decisions/0004: cross-tenant reads for the scheduler tick, the outbox sweeper and retention.
+    const { rows } = await client.query<{ table: string; cmd: string }>(
+      `select tablename as table, cmd from pg_policies
+        where schemaname = 'public' and 'mailwarden_scheduler' = any(roles)
+        order by tablename, cmd`,
+    );
+    const writable = rows.filter((r) => r.cmd !== 'SELECT');
+    expect(writable).toEqual([
+      { table: 'check_runs', cmd: 'DELETE' },
+      { table: 'domains', cmd: 'DELETE' },
+      { table: 'findings', cmd: 'DELETE' },
+      { table: 'monitoring_events', cmd: 'DELETE' },
+      { table: 'posture_history', cmd: 'DELETE' },
+    ]);
+    // Members: the owner only (it owns the SECURITY DEFINER functions); never the app role.
+    const members = await client.query<{ member: string }>(
+      `select m.rolname as member from pg_auth_members a
+         join pg_roles r on r.oid = a.roleid join pg_roles m on m.oid = a.member
+        where r.rolname = 'mailwarden_scheduler'`,
+    );
+    expect(members.rows.map((r) => r.member)).not.toContain(appRole());
+    const reach = await client.query<{ can: boolean }>(
+      "select pg_has_role($1, 'mailwarden_scheduler', 'MEMBER') as can",
+      [appRole()],
+    );
+    expect(reach.rows[0]!.can).toBe(false);
   });
 
   it('should give the app role no way around RLS', async () => {

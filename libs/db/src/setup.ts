@@ -12,6 +12,12 @@ import pg from 'pg';
  * It runs as a Postgres superuser (`DATABASE_ADMIN_URL`), which the apps themselves never use.
  */
 export const APP_GROUP_ROLE = 'mailwarden_app';
+/**
+ * NOLOGIN role whose policies allow the few reads across tenants that the scheduler and the
+ * outbox sweeper need (decision 0004). Only the owner is a member: the SECURITY DEFINER functions
+ * it owns are the one door, and they return ids, never tenant data.
+ */
+export const SCHEDULER_GROUP_ROLE = 'mailwarden_scheduler';
 
 export interface SetupTargets {
   adminUrl: string;
@@ -66,6 +72,10 @@ export async function setupDatabase(targets: SetupTargets): Promise<{ database: 
     await ensureRole(admin, app, 'login inherit nosuperuser nobypassrls nocreaterole nocreatedb');
     await admin.query(
       `grant ${admin.escapeIdentifier(APP_GROUP_ROLE)} to ${admin.escapeIdentifier(app.name)}`,
+    );
+    await ensureRole(admin, { name: SCHEDULER_GROUP_ROLE, password: undefined }, 'nologin nosuperuser nobypassrls');
+    await admin.query(
+      `grant ${admin.escapeIdentifier(SCHEDULER_GROUP_ROLE)} to ${admin.escapeIdentifier(owner.name)}`,
     );
     const exists = await admin.query('select 1 from pg_database where datname = $1', [owner.database]);
     let created = false;

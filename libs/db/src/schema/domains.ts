@@ -3,8 +3,10 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -12,6 +14,18 @@ import {
 } from 'drizzle-orm/pg-core';
 import { id, lifecycleDates, tenantIsolation } from './columns.ts';
 import { tenants } from './tenants.ts';
+
+/** The finding severities of DESIGN.md §3, lowest first (libs/checks owns their meaning). */
+export const severityLevels = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type SeverityLevel = (typeof severityLevels)[number];
+
+/** Opt-ins a domain owner grants for active probes beyond STARTTLS on port 25 (issue 8). */
+export interface DomainProbeOptions {
+  /** Probe submission, IMAP and POP3 ports of each MX too. */
+  otherPorts?: boolean;
+  /** Run the open-relay test (stops at RCPT, `example.invalid` recipients only). */
+  relayTest?: boolean;
+}
 
 /** A domain a tenant watches. The same name may be watched by several tenants, each with its own row. */
 export const domains = pgTable(
@@ -26,11 +40,25 @@ export const domains = pgTable(
     /** Published by the owner at `_mailwarden.<name>` TXT to prove control. Not a secret. */
     verificationToken: text('verification_token').notNull(),
     verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    /** DKIM selectors the owner declared (reports add the ones they see). */
+    dkimSelectors: text('dkim_selectors').array().notNull().default(sql`'{}'::text[]`),
+    /** Sending IPs the owner declared: blocklist subjects besides the MX addresses. */
+    sendingIps: text('sending_ips').array().notNull().default(sql`'{}'::text[]`),
+    /** Lowest severity that alerts for this domain; null: the tenant's threshold. */
+    alertThreshold: text('alert_threshold', { enum: severityLevels }),
+    probeOptions: jsonb('probe_options').$type<DomainProbeOptions>().notNull().default({}),
+    /** Latest posture of the `dns` family run, for lists and dashboards without a join. */
+    postureScore: smallint('posture_score'),
+    postureGrade: text('posture_grade'),
+    lastCheckedAt: timestamp('last_checked_at', { withTimezone: true }),
+    /** Deleted domains stop being monitored; their history stays until retention removes it. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
     ...lifecycleDates,
   },
   (t) => [
-    uniqueIndex('domains_tenant_name_key').on(t.tenantId, t.name),
+    uniqueIndex('domains_tenant_name_key').on(t.tenantId, t.name).where(sql`${t.deletedAt} is null`),
     index('domains_name_idx').on(t.name),
+    index('domains_tenant_id_idx').on(t.tenantId, t.id),
     check('domains_name_lower', sql`${t.name} = lower(${t.name})`),
     tenantIsolation(),
   ],

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { tenantIsolation } from './columns.ts';
+import { severityLevels } from './domains.ts';
 import { tenants } from './tenants.ts';
 
 export const passwordCharacterClasses = ['lower', 'upper', 'digit', 'symbol'] as const;
@@ -26,12 +27,20 @@ export const tenantSettings = pgTable(
     passwordMaxAgeDays: integer('password_max_age_days').notNull().default(0),
     /** 0: reuse allowed; N: the last N passwords are refused. */
     passwordHistoryCount: integer('password_history_count').notNull().default(0),
+    /** Lowest finding severity that alerts (a domain may override it). */
+    alertThreshold: text('alert_threshold', { enum: severityLevels }).notNull().default('medium'),
+    /** Runs, resolved findings, events and deliveries older than this are purged. */
+    retentionDays: integer('retention_days').notNull().default(365),
+    /** How many domains the tenant may watch at once. */
+    maxDomains: integer('max_domains').notNull().default(500),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('tenant_settings_min_length', sql`${t.passwordMinLength} between 15 and 128`),
     check('tenant_settings_max_age', sql`${t.passwordMaxAgeDays} between 0 and 3650`),
     check('tenant_settings_history', sql`${t.passwordHistoryCount} between 0 and 24`),
+    check('tenant_settings_retention', sql`${t.retentionDays} between 7 and 3650`),
+    check('tenant_settings_max_domains', sql`${t.maxDomains} between 0 and 100000`),
     tenantIsolation(),
   ],
 ).enableRLS();
