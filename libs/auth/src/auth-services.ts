@@ -1,8 +1,10 @@
 import type { Clock, Logger } from '@mailwarden/core';
+import { createSecretBox } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import type { Redis } from 'ioredis';
 import { createLoginService, MFA_TOKEN_TTL_SECONDS } from './accounts/login.service.ts';
 import { createPasswordService } from './accounts/password.service.ts';
+import { createReauthenticator } from './accounts/reauthenticate.ts';
 import { createResetTokensRepository } from './accounts/reset-tokens.repository.ts';
 import { createSignUpService } from './accounts/signup.service.ts';
 import { createUsersRepository } from './accounts/users.repository.ts';
@@ -10,7 +12,6 @@ import { createApiKeysRepository } from './api-keys/api-keys.repository.ts';
 import { createApiKeysService } from './api-keys/api-keys.service.ts';
 import { createAuditRepository } from './audit/audit.repository.ts';
 import { createAuditService } from './audit/audit.service.ts';
-import { createSecretBox } from './crypto/secret-box.ts';
 import { createKeyRing } from './jwt/key-ring.ts';
 import { createSigningKeysRepository } from './jwt/signing-keys.repository.ts';
 import { createTokenService } from './jwt/token-service.ts';
@@ -19,9 +20,9 @@ import { createInvitationsRepository } from './members/invitations.repository.ts
 import { createInvitationsService } from './members/invitations.service.ts';
 import { createMembersRepository } from './members/members.repository.ts';
 import { createMembersService } from './members/members.service.ts';
-import { createPasswordHasher } from './passwords/password-hasher.ts';
+import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher.ts';
 import { type CachedApiKey, createAuthenticator } from './principal/authenticator.ts';
-import { createAuthCache } from './sessions/session-cache.ts';
+import { createAuthCache, createRedisAuthCacheBus } from './sessions/session-cache.ts';
 import { createSessionsRepository } from './sessions/sessions.repository.ts';
 import { type CachedSession, createSessionsService } from './sessions/sessions.service.ts';
 import { createTenantSettingsRepository } from './tenants/tenant-settings.repository.ts';
@@ -58,6 +59,8 @@ export function createAuthServices(deps: {
   logger: Logger;
   mailer: Mailer;
   settings: AuthSettings;
+  /** A hasher of the caller's making (instrumented, or shared); by default one from the settings. */
+  passwordHasher?: PasswordHasher;
 }) {
   const { db, clock, settings, mailer } = deps;
   const logger = deps.logger.child({ component: 'auth' });
@@ -69,7 +72,7 @@ export function createAuthServices(deps: {
   const tenantSettingsRepository = createTenantSettingsRepository(db);
 
   const secretBox = createSecretBox(settings.encryptionKey, settings.previousEncryptionKeys);
-  const passwordHasher = createPasswordHasher(settings.passwordHash);
+  const passwordHasher = deps.passwordHasher ?? createPasswordHasher(settings.passwordHash);
   const throttle = createRedisThrottle(deps.redis, settings.redisKeyPrefix, clock);
   const attemptGuard = createAttemptGuard(throttle);
   const keyRing = createKeyRing({
@@ -89,8 +92,20 @@ export function createAuthServices(deps: {
     accessTtlSeconds: settings.accessTtlSeconds,
     mfaTtlSeconds: MFA_TOKEN_TTL_SECONDS,
   });
-  const sessionCache = createAuthCache<CachedSession>(clock, settings.cacheTtlMs);
-  const apiKeyCache = createAuthCache<CachedApiKey>(clock, settings.cacheTtlMs);
+  // Revocations reach every API instance over this channel (sessions/session-cache.ts).
+  const cacheBus = createRedisAuthCacheBus({
+    redis: deps.redis,
+    channel: `${settings.redisKeyPrefix}:auth-cache`,
+    logger,
+  });
+  const sessionCache = createAuthCache<CachedSession>(clock, settings.cacheTtlMs, {
+    name: 'session',
+    bus: cacheBus,
+  });
+  const apiKeyCache = createAuthCache<CachedApiKey>(clock, settings.cacheTtlMs, {
+    name: 'api-key',
+    bus: cacheBus,
+  });
 
   const audit = createAuditService({ db, clock, auditRepository: createAuditRepository(db) });
   const sessions = createSessionsService({
@@ -102,15 +117,23 @@ export function createAuthServices(deps: {
     sessionCache,
     refreshTtlSeconds: settings.refreshTtlSeconds,
   });
+  const reauthenticate = createReauthenticator({
+    db,
+    usersRepository,
+    passwordHasher,
+    attemptGuard,
+    auditService: audit,
+  });
   const totp = createTotpService({
     db,
     clock,
     secretBox,
     totpRepository: createTotpRepository(db),
     usersRepository,
-    passwordHasher,
     auditService: audit,
     sessionsService: sessions,
+    attemptGuard,
+    reauthenticate,
   });
   const passwords = createPasswordService({
     db,
@@ -121,7 +144,9 @@ export function createAuthServices(deps: {
     auditService: audit,
     sessionsService: sessions,
     attemptGuard,
+    reauthenticate,
     mailer,
+    logger,
   });
 
   return {
@@ -163,6 +188,7 @@ export function createAuthServices(deps: {
       totpService: totp,
       sessionsService: sessions,
       auditService: audit,
+      logger,
     }),
     tenantSettings: createTenantSettingsService({
       db,
@@ -192,6 +218,7 @@ export function createAuthServices(deps: {
     apiKeys: createApiKeysService({ db, clock, apiKeysRepository, auditService: audit, apiKeyCache }),
     close() {
       keyRing.stop();
+      cacheBus.close();
     },
   };
 }

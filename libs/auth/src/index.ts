@@ -1,3 +1,4 @@
+export { createSecretBox, encryptionKeyId, parseEncryptionKey, type SecretBox } from '@mailwarden/core';
 export * from './accounts/login.service.ts';
 export * from './accounts/password.service.ts';
 export * from './accounts/reset-tokens.repository.ts';
@@ -9,7 +10,6 @@ export * from './api-keys/api-keys.service.ts';
 export * from './audit/audit.repository.ts';
 export * from './audit/audit.service.ts';
 export * from './auth-services.ts';
-export * from './crypto/secret-box.ts';
 export * from './crypto/tokens.ts';
 export * from './db-types.ts';
 export * from './jwt/key-ring.ts';

@@ -37,6 +37,17 @@ export const errorCatalogue = {
   },
   email_taken: { status: 409, title: 'An account with this e-mail address already exists' },
   last_owner: { status: 409, title: 'A tenant must keep at least one owner' },
+  domain_invalid: { status: 400, title: 'The name is not a domain that can be monitored' },
+  domain_taken: { status: 409, title: 'This tenant already monitors this domain' },
+  quota_exceeded: { status: 403, title: 'The tenant has reached one of its quotas' },
+  verification_failed: {
+    status: 409,
+    title: 'The verification TXT record was not found (or DNS did not answer)',
+  },
+  webhook_target_refused: {
+    status: 400,
+    title: 'The webhook target is not allowed (not https, not public, or not reachable safely)',
+  },
   internal: { status: 500, title: 'Internal Server Error' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

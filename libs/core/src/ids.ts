@@ -39,6 +39,8 @@ export const idPrefixes = [
   'rpt',
   'inv',
   'aud',
+  'mnt',
+  'att',
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

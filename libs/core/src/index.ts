@@ -5,3 +5,4 @@ export * from './errors.ts';
 export * from './ids.ts';
 export * from './ip.ts';
 export * from './logger.ts';
+export * from './secret-box.ts';

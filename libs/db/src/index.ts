@@ -3,5 +3,22 @@ export * from './database-config.ts';
 export * from './migrate.ts';
 export * from './pool.ts';
 export * as schema from './schema/index.ts';
+export {
+  type CheckFamily,
+  type CheckRunRow,
+  checkFamilies,
+  type DeliveryState,
+  type DomainProbeOptions,
+  type DomainRow,
+  type EndpointFormat,
+  type EventType,
+  eventTypes,
+  type FindingRow,
+  type MonitoringEventRow,
+  type SeverityLevel,
+  severityLevels,
+  type WebhookDeliveryRow,
+  type WebhookEndpointRow,
+} from './schema/index.ts';
 export * from './setup.ts';
 export * from './tenant-tx.ts';

@@ -49,7 +49,9 @@ describe('row-level security catalogue', () => {
     // cannot carry one (they let no row in), so they are the kinds exempt.
     for (const row of rows) {
       expect(
-        row.policies!.filter((p) => !p.startsWith('SELECT: ') && !p.startsWith('DELETE: ') && p.endsWith('<none>')),
+        row.policies!.filter(
+          (p) => !p.startsWith('SELECT: ') && !p.startsWith('DELETE: ') && p.endsWith('<none>'),
+        ),
       ).toEqual([]);
     }
   });

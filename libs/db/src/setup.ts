@@ -73,7 +73,11 @@ export async function setupDatabase(targets: SetupTargets): Promise<{ database: 
     await admin.query(
       `grant ${admin.escapeIdentifier(APP_GROUP_ROLE)} to ${admin.escapeIdentifier(app.name)}`,
     );
-    await ensureRole(admin, { name: SCHEDULER_GROUP_ROLE, password: undefined }, 'nologin nosuperuser nobypassrls');
+    await ensureRole(
+      admin,
+      { name: SCHEDULER_GROUP_ROLE, password: undefined },
+      'nologin nosuperuser nobypassrls',
+    );
     await admin.query(
       `grant ${admin.escapeIdentifier(SCHEDULER_GROUP_ROLE)} to ${admin.escapeIdentifier(owner.name)}`,
     );

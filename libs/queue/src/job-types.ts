@@ -21,6 +21,12 @@ export type SystemJob = { name: 'echo'; payload: EchoPayload };
 
 export type QueueJobTypes = {
   [queueNames.system]: SystemJob;
+  [queueNames.scheduler]: SchedulerJob;
+  [queueNames.checksDns]: CheckJob;
+  [queueNames.checksDnssec]: CheckJob;
+  [queueNames.checksTls]: CheckJob;
+  [queueNames.checksBlocklist]: CheckJob;
+  [queueNames.webhooks]: WebhookJob;
 };
 
 export type JobNameOf<Q extends keyof QueueJobTypes> = QueueJobTypes[Q]['name'];
@@ -58,4 +64,115 @@ export function parseEchoPayload(
         ? { message: message as string }
         : { message: message as string, delayMs: delayMs as number },
   };
+}
+
+export const checkFamilyNames = ['dns', 'dnssec', 'tls', 'blocklist'] as const;
+export type CheckFamilyName = (typeof checkFamilyNames)[number];
+
+/** Which queue runs a family's checks. */
+export const familyQueues = {
+  dns: queueNames.checksDns,
+  dnssec: queueNames.checksDnssec,
+  tls: queueNames.checksTls,
+  blocklist: queueNames.checksBlocklist,
+} as const satisfies Record<CheckFamilyName, string>;
+
+/** Upper bound on the tenants one check job fans out to; more are split over several jobs. */
+export const maxCheckTargets = 200;
+
+export interface CheckTarget {
+  tenantId: string;
+  domainId: string;
+}
+
+/**
+ * Check `family` of domain `name` once and record the result for every target (each tenant's row
+ * of that name). `slot` (ISO time) is the schedule slot: with the family and the domain it makes
+ * the run unique, so a redone job stores nothing twice.
+ */
+export interface RunCheckPayload {
+  name: string;
+  family: CheckFamilyName;
+  slot: string;
+  targets: CheckTarget[];
+}
+
+export type CheckJob = { name: 'run-check'; payload: RunCheckPayload };
+
+export type SchedulerJob =
+  | { name: 'tick'; payload: Record<string, never> }
+  | { name: 'sweep-outbox'; payload: Record<string, never> }
+  | { name: 'purge-history'; payload: Record<string, never> };
+
+export interface EventRef {
+  tenantId: string;
+  eventId: string;
+}
+export interface DeliveryRef {
+  tenantId: string;
+  deliveryId: string;
+}
+export type WebhookJob =
+  | { name: 'dispatch-event'; payload: EventRef }
+  | { name: 'deliver'; payload: DeliveryRef };
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NAME_RE = /^[a-z0-9._-]{1,253}$/;
+
+type Parsed<T> = { ok: true; payload: T } | { ok: false; problems: string[] };
+
+function record(data: unknown): Record<string, unknown> | undefined {
+  return typeof data === 'object' && data !== null && !Array.isArray(data)
+    ? (data as Record<string, unknown>)
+    : undefined;
+}
+
+/** Validates a run-check payload read back from Redis (untrusted, see parseEchoPayload). */
+export function parseRunCheckPayload(data: unknown): Parsed<RunCheckPayload> {
+  const obj = record(data);
+  if (!obj) return { ok: false, problems: ['payload must be an object'] };
+  const problems: string[] = [];
+  const { name, family, slot, targets } = obj;
+  if (typeof name !== 'string' || !NAME_RE.test(name)) problems.push('name must be a lower-case domain name');
+  if (typeof family !== 'string' || !(checkFamilyNames as readonly string[]).includes(family))
+    problems.push(`family must be one of ${checkFamilyNames.join(', ')}`);
+  if (typeof slot !== 'string' || Number.isNaN(Date.parse(slot))) problems.push('slot must be an ISO time');
+  if (!Array.isArray(targets) || targets.length === 0 || targets.length > maxCheckTargets)
+    problems.push(`targets must hold 1 to ${maxCheckTargets} entries`);
+  else if (!targets.every((t) => isRef(t, 'domainId')))
+    problems.push('each target needs tenantId and domainId uuids');
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    payload: {
+      name: name as string,
+      family: family as CheckFamilyName,
+      slot: new Date(slot as string).toISOString(),
+      targets: (targets as CheckTarget[]).map((t) => ({ tenantId: t.tenantId, domainId: t.domainId })),
+    },
+  };
+}
+
+function isRef(value: unknown, key: string): boolean {
+  const obj = record(value);
+  return (
+    !!obj &&
+    typeof obj.tenantId === 'string' &&
+    UUID_RE.test(obj.tenantId) &&
+    typeof obj[key] === 'string' &&
+    UUID_RE.test(obj[key] as string)
+  );
+}
+
+export function parseEventRef(data: unknown): Parsed<EventRef> {
+  if (!isRef(data, 'eventId')) return { ok: false, problems: ['payload needs tenantId and eventId uuids'] };
+  const { tenantId, eventId } = data as EventRef;
+  return { ok: true, payload: { tenantId, eventId } };
+}
+
+export function parseDeliveryRef(data: unknown): Parsed<DeliveryRef> {
+  if (!isRef(data, 'deliveryId'))
+    return { ok: false, problems: ['payload needs tenantId and deliveryId uuids'] };
+  const { tenantId, deliveryId } = data as DeliveryRef;
+  return { ok: true, payload: { tenantId, deliveryId } };
 }

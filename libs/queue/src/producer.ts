@@ -80,6 +80,43 @@ export function createProducer(connection: Redis, prefix: string, options: Produ
       }
     },
 
+    /**
+     * Adds many jobs of one queue in one round trip (BullMQ addBulk: one MULTI). Jobs whose id
+     * already exists are left as they are, so a tick that re-adds due work creates no duplicates.
+     */
+    async enqueueBulk<Q extends QueueName, N extends JobNameOf<Q>>(
+      queue: Q,
+      jobs: readonly { name: N; payload: PayloadOf<Q, N>; jobId?: string; delayMs?: number }[],
+    ): Promise<number> {
+      if (jobs.length === 0) return 0;
+      const entries = jobs.map((job) => ({
+        name: job.name,
+        data: job.payload,
+        opts: {
+          ...defaultJobOptions,
+          ...(job.jobId === undefined ? {} : { jobId: validateJobId(job.jobId) }),
+          ...(job.delayMs === undefined ? {} : { delay: job.delayMs }),
+        },
+      }));
+      try {
+        await waitForReady(connection, readyTimeoutMs);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      try {
+        await queueFor(queue).addBulk(entries);
+        return entries.length;
+      } catch (err) {
+        if (connection.status !== 'ready') throw unavailable(err);
+        throw err;
+      }
+    },
+
+    /** The BullMQ queue itself, for job schedulers and inspection; owned by this producer. */
+    queue(name: QueueName): Queue {
+      return queueFor(name);
+    },
+
     async close(): Promise<void> {
       await Promise.all([...queues.values()].map((q) => q.close()));
       queues.clear();

@@ -6,6 +6,15 @@
 export const queueNames = {
   /** Operational jobs that prove the pipeline works end to end (`echo`). */
   system: 'system',
+  /** The scheduler tick, the outbox sweeper and the retention purge (repeatable jobs). */
+  scheduler: 'scheduler',
+  /** One queue per check family, so each family has its own concurrency (DESIGN.md §2.3). */
+  checksDns: 'checks-dns',
+  checksDnssec: 'checks-dnssec',
+  checksTls: 'checks-tls',
+  checksBlocklist: 'checks-blocklist',
+  /** Turning events into deliveries, and delivering them. */
+  webhooks: 'webhooks',
 } as const;
 
 export type QueueName = (typeof queueNames)[keyof typeof queueNames];

@@ -5,8 +5,7 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
-import type { Clock, Logger } from '@mailwarden/core';
-import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Clock, Logger, SecretBox } from '@mailwarden/core';
 import type { SigningKeyRow } from '../db-types.ts';
 import type { RotationTx, SigningKeysRepository } from './signing-keys.repository.ts';
 

@@ -1,9 +1,8 @@
 import { createHmac, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
-import { manualClock, uuidv7 } from '@mailwarden/core';
+import { createSecretBox, manualClock, uuidv7 } from '@mailwarden/core';
 import { openTestDatabase } from '@mailwarden/testing';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createSecretBox } from '../crypto/secret-box.ts';
 import { createKeyRing } from './key-ring.ts';
 import { createSigningKeysRepository } from './signing-keys.repository.ts';
 import { createTokenService } from './token-service.ts';

@@ -1,14 +1,15 @@
+import type { SecretBox } from '@mailwarden/core';
 import { AppError, type Clock, uuidv7 } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { readUserDirectory } from '../accounts/user-directory.ts';
+import type { Reauthenticator } from '../accounts/reauthenticate.ts';
 import type { UsersRepository } from '../accounts/users.repository.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-import type { SecretBox } from '../crypto/secret-box.ts';
-import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertCan } from '../principal/permissions.ts';
 import { type Principal, requireUser, userActor } from '../principal/principal.ts';
 import type { SessionsService } from '../sessions/sessions.service.ts';
 import type { RequestMeta } from '../shared.ts';
+import type { AttemptGuard } from '../throttle/attempt-guard.ts';
 import { hashRecoveryCode, newRecoveryCode, RECOVERY_CODE_COUNT } from './recovery-codes.ts';
 import type { TotpRepository } from './totp.repository.ts';
 import { checkTotp, newTotpSecret, totpQrDataUrl, totpUri } from './totp.ts';
@@ -24,9 +25,11 @@ export interface TotpServiceDeps {
   secretBox: SecretBox;
   totpRepository: TotpRepository;
   usersRepository: Pick<UsersRepository, 'findById'>;
-  passwordHasher: Pick<PasswordHasher, 'verify'>;
   auditService: Pick<AuditService, 'recordInTenants'>;
   sessionsService: Pick<SessionsService, 'setFlags'>;
+  /** Codes checked for a signed-in user (confirming enrolment, new recovery codes) are metered too. */
+  attemptGuard: Pick<AttemptGuard, 'admit' | 'failed' | 'succeeded'>;
+  reauthenticate: Reauthenticator;
 }
 
 const context = (userId: string) => `totp:${userId}`;
@@ -87,6 +90,22 @@ export function createTotpService(deps: TotpServiceDeps) {
     }
   };
 
+  /**
+   * A 6-digit code guessed through a stolen session is a second-factor guess like any other: the
+   * same per-IP window and per-account backoff as the second sign-in step.
+   */
+  const guardedCode = async (userId: string, code: string, confirm: boolean, meta: RequestMeta) => {
+    await deps.attemptGuard.admit('secondFactor', userId, meta.ip);
+    try {
+      await verifyCode(userId, code, confirm);
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'totp_invalid' || err.code === 'totp_replayed'))
+        await deps.attemptGuard.failed('secondFactor', userId, meta.ip);
+      throw err;
+    }
+    await deps.attemptGuard.succeeded('secondFactor', userId, meta.ip);
+  };
+
   return {
     async status(principal: Principal) {
       assertCan(principal, 'account.self');
@@ -115,7 +134,7 @@ export function createTotpService(deps: TotpServiceDeps) {
     async confirmEnrolment(principal: Principal, code: string, meta: RequestMeta) {
       assertCan(principal, 'account.self');
       const user = requireUser(principal);
-      await verifyCode(user.userId, code, true);
+      await guardedCode(user.userId, code, true, meta);
       const recoveryCodes = await freshRecoveryCodes(user.userId);
       await deps.sessionsService.setFlags(user.tenantId, user.sessionId, { mfaVerified: true });
       await auditEverywhere(user.userId, 'mfa.enabled', meta);
@@ -126,10 +145,7 @@ export function createTotpService(deps: TotpServiceDeps) {
     async disable(principal: Principal, password: string, meta: RequestMeta) {
       assertCan(principal, 'account.self');
       const user = requireUser(principal);
-      const account = await deps.usersRepository.findById(db, user.userId);
-      if (!account?.passwordHash || !(await deps.passwordHasher.verify(account.passwordHash, password))) {
-        throw new AppError('invalid_credentials', { detail: 'the password is not right' });
-      }
+      await deps.reauthenticate(principal, password, 'mfa_disable', meta, 'the password is not right');
       const requiring = (await readUserDirectory(db, user.userId)).filter((e) => e.requireMfa);
       if (requiring.length > 0) {
         throw new AppError('conflict', {
@@ -146,7 +162,7 @@ export function createTotpService(deps: TotpServiceDeps) {
     async regenerateRecoveryCodes(principal: Principal, code: string, meta: RequestMeta) {
       assertCan(principal, 'account.self');
       const user = requireUser(principal);
-      await verifyCode(user.userId, code, false);
+      await guardedCode(user.userId, code, false, meta);
       const recoveryCodes = await freshRecoveryCodes(user.userId);
       await auditEverywhere(user.userId, 'mfa.recovery_codes_regenerated', meta);
       return { recoveryCodes };

@@ -1,0 +1,452 @@
+/**
+ * Stores one check-family run for one tenant's domain and turns what changed into events, all in
+ * one transaction (DESIGN.md §2.4-2.5): the run, the findings diff (opened, still open, resolved,
+ * reopened), the unknown streaks, the posture history, the next schedule slot, and the outbox
+ * events. Either all of it is committed or none of it, so an event is never lost and never sent for
+ * a rolled-back change; `(domain, family, slot)` is unique, so a job redone after a crash stores
+ * nothing twice.
+ */
+import type { CheckResult, Finding, Posture, Severity } from '@mailwarden/checks';
+import { severityRank } from '@mailwarden/checks';
+import { uuidv7 } from '@mailwarden/core';
+import { type CheckFamily, type Database, type EventType, schema, type Tx, withTenant } from '@mailwarden/db';
+import { and, eq, gt, isNull, lte, or } from 'drizzle-orm';
+import { nextRunAt } from './families.ts';
+import { findingFingerprint } from './fingerprint.ts';
+
+/** Two runs in a row that could not reach a verdict make an unknown worth an alert (issue 5 §4). */
+export const untestableAfterRuns = 2;
+/** A score move smaller than this, with the same grade, is not worth an event. */
+export const postureEventMinPoints = 5;
+
+export interface FamilyOutcome {
+  family: CheckFamily;
+  startedAt: Date;
+  durationMs: number;
+  /** One result per check the family ran. Empty with `error` when the runner itself failed. */
+  results: readonly CheckResult<unknown>[];
+  /** The posture of this run (the `dns` family scores the mail-authentication checks). */
+  posture?: Posture | null;
+  /** TXT strings at `_mailwarden.<name>`, or `unknown`; checked against each tenant's token. */
+  verificationTxt?: readonly string[] | 'unknown';
+  /** The runner threw: no verdict on anything, nothing resolved. */
+  error?: string;
+}
+
+export interface RecordedRun {
+  /** False when this slot was already stored (a redone job) or the domain is gone. */
+  stored: boolean;
+  runId?: string;
+  /** Events that alert someone, to be dispatched after commit. */
+  eventIds: string[];
+}
+
+interface EventDraft {
+  type: EventType;
+  severity: Severity | null;
+  payload: Record<string, unknown>;
+  suppressed: string | null;
+}
+
+type CheckStatus = CheckResult<unknown>['status'] | 'untestable';
+
+/**
+ * `<check>.lookup_unknown` says a lookup failed on the way: the check's verdict is partial. Such a
+ * finding is not stored (it is a state of the run, kept in check_states and the run summary), and a
+ * partial check resolves none of its findings — an absence we could not confirm is not a fix.
+ */
+function isLookupUnknown(finding: Finding): boolean {
+  return finding.code.endsWith('.lookup_unknown');
+}
+
+function isUnknown(status: CheckStatus): boolean {
+  return status === 'unknown' || status === 'untestable';
+}
+
+function runOutcome(outcome: FamilyOutcome): 'ok' | 'findings' | 'unknown' | 'error' {
+  if (outcome.error !== undefined) return 'error';
+  if (outcome.results.some((r) => isUnknown(r.status as CheckStatus))) return 'unknown';
+  return outcome.results.some((r) => r.findings.length > 0) ? 'findings' : 'ok';
+}
+
+function clipEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
+  // Evidence is shown to people and sent in webhooks; a 10 000-string TXT answer is not.
+  const text = JSON.stringify(evidence);
+  return text.length <= 16_384 ? evidence : { truncated: true, excerpt: text.slice(0, 16_384) };
+}
+
+export async function recordRun(
+  db: Database,
+  target: { tenantId: string; domainId: string },
+  slot: Date,
+  outcome: FamilyOutcome,
+  now: Date,
+  random: () => number = Math.random,
+): Promise<RecordedRun> {
+  return withTenant(db, target.tenantId, (tx) => recordInTx(tx, target, slot, outcome, now, random));
+}
+
+async function recordInTx(
+  tx: Tx,
+  target: { tenantId: string; domainId: string },
+  slot: Date,
+  outcome: FamilyOutcome,
+  now: Date,
+  random: () => number,
+): Promise<RecordedRun> {
+  const { domains, domainSchedules, checkRuns, findings, checkStates, postureHistory, monitoringEvents } =
+    schema;
+  const [domain] = await tx
+    .select()
+    .from(domains)
+    .where(and(eq(domains.id, target.domainId), isNull(domains.deletedAt)))
+    .for('update');
+  if (!domain) return { stored: false, eventIds: [] };
+
+  const runId = uuidv7(now.getTime());
+  const allFindings = outcome.results.flatMap((r) => r.findings.filter((f) => !isLookupUnknown(f)));
+  const inserted = await tx
+    .insert(checkRuns)
+    .values({
+      id: runId,
+      tenantId: target.tenantId,
+      domainId: target.domainId,
+      family: outcome.family,
+      slot,
+      startedAt: outcome.startedAt,
+      durationMs: Math.max(0, Math.round(outcome.durationMs)),
+      outcome: runOutcome(outcome),
+      summary: {
+        checks: outcome.results.map((r) => ({
+          check: r.check,
+          status: r.status,
+          findings: r.findings.length,
+        })),
+        ...(outcome.error !== undefined ? { error: outcome.error.slice(0, 500) } : {}),
+      },
+      findingCount: allFindings.length,
+      postureScore: outcome.posture?.score ?? null,
+    })
+    .onConflictDoNothing({ target: [checkRuns.domainId, checkRuns.family, checkRuns.slot] })
+    .returning({ id: checkRuns.id });
+  if (inserted.length === 0) return { stored: false, eventIds: [] };
+
+  const settings = await tx
+    .select({ alertThreshold: schema.tenantSettings.alertThreshold })
+    .from(schema.tenantSettings)
+    .where(eq(schema.tenantSettings.tenantId, target.tenantId));
+  const threshold: Severity = domain.alertThreshold ?? settings[0]?.alertThreshold ?? 'medium';
+  const windows = await tx
+    .select({ id: schema.maintenanceWindows.id })
+    .from(schema.maintenanceWindows)
+    .where(
+      and(
+        lte(schema.maintenanceWindows.startsAt, now),
+        gt(schema.maintenanceWindows.endsAt, now),
+        or(
+          isNull(schema.maintenanceWindows.domainId),
+          eq(schema.maintenanceWindows.domainId, target.domainId),
+        ),
+      ),
+    )
+    .limit(1);
+  const inMaintenance = windows.length > 0;
+  const events: EventDraft[] = [];
+  const domainRef = { id: target.domainId, name: domain.name };
+
+  // Findings: one row per fingerprint. Checks without a verdict (unknown) resolve nothing.
+  const existing = await tx
+    .select()
+    .from(findings)
+    .where(and(eq(findings.domainId, target.domainId), eq(findings.family, outcome.family)));
+  const byFingerprint = new Map(existing.map((f) => [f.fingerprint, f]));
+  const answeredChecks = new Set(
+    outcome.error === undefined
+      ? outcome.results
+          .filter((r) => !isUnknown(r.status as CheckStatus) && !r.findings.some(isLookupUnknown))
+          .map((r) => r.check as string)
+      : [],
+  );
+  const seen = new Set<string>();
+
+  function findingSuppression(
+    severity: Severity,
+    row?: { mutedUntil: Date | null; acknowledgedAt: Date | null; acknowledgedUntil: Date | null },
+  ): string | null {
+    if (inMaintenance) return 'maintenance';
+    if (severityRank(severity) < severityRank(threshold)) return 'below_threshold';
+    if (row?.mutedUntil && row.mutedUntil > now) return 'muted';
+    if (row?.acknowledgedAt && (!row.acknowledgedUntil || row.acknowledgedUntil > now)) return 'acknowledged';
+    return null;
+  }
+
+  for (const result of outcome.results) {
+    for (const finding of result.findings) {
+      if (isLookupUnknown(finding)) continue;
+      const fingerprint = findingFingerprint(finding.code, finding.subject);
+      if (seen.has(fingerprint)) continue;
+      seen.add(fingerprint);
+      const row = byFingerprint.get(fingerprint);
+      const evidence = clipEvidence(finding.evidence);
+      if (!row) {
+        const id = uuidv7(now.getTime());
+        await tx.insert(findings).values({
+          id,
+          tenantId: target.tenantId,
+          domainId: target.domainId,
+          family: outcome.family,
+          check: result.check,
+          fingerprint,
+          code: finding.code,
+          severity: finding.severity,
+          subject: finding.subject,
+          message: finding.message,
+          evidence,
+          state: 'open',
+          firstSeenAt: now,
+          openedAt: now,
+          lastSeenAt: now,
+        });
+        events.push(openedEvent(domainRef, id, finding, false, findingSuppression(finding.severity)));
+      } else if (row.state === 'resolved') {
+        await tx
+          .update(findings)
+          .set({
+            state: 'open',
+            openedAt: now,
+            lastSeenAt: now,
+            resolvedAt: null,
+            severity: finding.severity,
+            message: finding.message,
+            evidence,
+            // An acknowledgement was for the previous occurrence; a mute with time left still holds.
+            acknowledgedAt: null,
+            acknowledgedBy: null,
+            acknowledgedUntil: null,
+          })
+          .where(eq(findings.id, row.id));
+        events.push(
+          openedEvent(
+            domainRef,
+            row.id,
+            finding,
+            true,
+            findingSuppression(finding.severity, { ...row, acknowledgedAt: null }),
+          ),
+        );
+      } else {
+        await tx
+          .update(findings)
+          .set({ lastSeenAt: now, severity: finding.severity, message: finding.message, evidence })
+          .where(eq(findings.id, row.id));
+      }
+    }
+  }
+  for (const row of existing) {
+    if (row.state !== 'open' || seen.has(row.fingerprint) || !answeredChecks.has(row.check)) continue;
+    await tx.update(findings).set({ state: 'resolved', resolvedAt: now }).where(eq(findings.id, row.id));
+    events.push({
+      type: 'finding.resolved',
+      severity: row.severity,
+      payload: {
+        domain: domainRef,
+        finding: {
+          id: row.id,
+          code: row.code,
+          severity: row.severity,
+          subject: row.subject,
+          message: row.message,
+        },
+        openedAt: row.openedAt.toISOString(),
+      },
+      suppressed: findingSuppression(row.severity, { ...row, acknowledgedAt: null, mutedUntil: null }),
+    });
+  }
+
+  // Unknown streaks per check: the second unknown in a row is confirmed and alerts once.
+  const states = await tx.select().from(checkStates).where(eq(checkStates.domainId, target.domainId));
+  const stateByCheck = new Map(states.map((s) => [s.check, s]));
+  for (const result of outcome.results) {
+    const status = result.status as CheckStatus;
+    const previous = stateByCheck.get(result.check);
+    const unknown = isUnknown(status);
+    const streak = unknown ? (previous?.consecutiveUnknown ?? 0) + 1 : 0;
+    const report = unknown && streak >= untestableAfterRuns && !previous?.untestableReported;
+    await tx
+      .insert(checkStates)
+      .values({
+        tenantId: target.tenantId,
+        domainId: target.domainId,
+        check: result.check,
+        status,
+        consecutiveUnknown: streak,
+        untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [checkStates.domainId, checkStates.check],
+        set: {
+          status,
+          consecutiveUnknown: streak,
+          untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
+          updatedAt: now,
+        },
+      });
+    if (report) {
+      events.push({
+        type: 'check.untestable',
+        severity: 'medium',
+        payload: {
+          domain: domainRef,
+          check: result.check,
+          family: outcome.family,
+          consecutiveRuns: streak,
+          facts: clipEvidence((result.facts ?? {}) as Record<string, unknown>),
+        },
+        suppressed: inMaintenance ? 'maintenance' : null,
+      });
+    }
+  }
+
+  // Posture: history on every scored run; events only when complete and moved enough.
+  const posture = outcome.posture;
+  const domainUpdate: Partial<typeof domains.$inferInsert> = { lastCheckedAt: now, updatedAt: now };
+  if (posture && posture.score !== null && posture.grade !== null) {
+    await tx
+      .insert(postureHistory)
+      .values({
+        tenantId: target.tenantId,
+        domainId: target.domainId,
+        recordedAt: now,
+        score: posture.score,
+        grade: posture.grade,
+        partial: posture.partial,
+        runId,
+      })
+      .onConflictDoNothing();
+    const before = domain.postureScore;
+    const beforeGrade = domain.postureGrade;
+    if (!posture.partial) {
+      if (before !== null && beforeGrade !== null) {
+        const gradeMove = gradeOrder(posture.grade) - gradeOrder(beforeGrade);
+        const delta = posture.score - before;
+        const moved = gradeMove !== 0 || Math.abs(delta) >= postureEventMinPoints;
+        if (moved && (gradeMove < 0 || (gradeMove === 0 && delta < 0))) {
+          events.push(
+            postureEvent('posture.degraded', domainRef, before, beforeGrade, posture, inMaintenance),
+          );
+        } else if (moved && (gradeMove > 0 || (gradeMove === 0 && delta > 0))) {
+          events.push(
+            postureEvent('posture.improved', domainRef, before, beforeGrade, posture, inMaintenance),
+          );
+        }
+      }
+      domainUpdate.postureScore = posture.score;
+      domainUpdate.postureGrade = posture.grade;
+    } else if (before === null) {
+      // A first, partial score is still better than none on a dashboard; it is flagged in history.
+      domainUpdate.postureScore = posture.score;
+      domainUpdate.postureGrade = posture.grade;
+    }
+  }
+
+  // Ownership: the token published at _mailwarden.<name> verifies the domain (issue 5 §1).
+  if (!domain.verifiedAt && Array.isArray(outcome.verificationTxt)) {
+    const wanted = verificationValue(domain.verificationToken);
+    if (outcome.verificationTxt.some((txt) => txt.trim() === wanted)) {
+      domainUpdate.verifiedAt = now;
+      events.push({
+        type: 'domain.verified',
+        severity: 'info',
+        payload: { domain: domainRef, verifiedAt: now.toISOString() },
+        suppressed: null,
+      });
+    }
+  }
+  await tx.update(domains).set(domainUpdate).where(eq(domains.id, target.domainId));
+
+  const [schedule] = await tx
+    .select({ intervalSeconds: domainSchedules.intervalSeconds })
+    .from(domainSchedules)
+    .where(and(eq(domainSchedules.domainId, target.domainId), eq(domainSchedules.family, outcome.family)));
+  if (schedule) {
+    await tx
+      .update(domainSchedules)
+      .set({ lastRunAt: now, nextRunAt: nextRunAt(now, schedule.intervalSeconds, random) })
+      .where(and(eq(domainSchedules.domainId, target.domainId), eq(domainSchedules.family, outcome.family)));
+  }
+
+  const eventIds: string[] = [];
+  if (events.length > 0) {
+    const rows = events.map((e) => ({
+      id: uuidv7(now.getTime()),
+      tenantId: target.tenantId,
+      domainId: target.domainId,
+      type: e.type,
+      severity: e.severity,
+      payload: e.payload,
+      suppressed: e.suppressed,
+      occurredAt: now,
+    }));
+    await tx.insert(monitoringEvents).values(rows);
+    for (const row of rows) if (row.suppressed === null) eventIds.push(row.id);
+  }
+  return { stored: true, runId, eventIds };
+}
+
+/** The TXT value a tenant publishes at `_mailwarden.<domain>`. */
+export function verificationValue(token: string): string {
+  return `mailwarden-verification=${token}`;
+}
+
+const GRADES = ['F', 'D', 'C', 'B', 'A', 'A+'];
+function gradeOrder(grade: string): number {
+  return GRADES.indexOf(grade);
+}
+
+function openedEvent(
+  domain: { id: string; name: string },
+  findingId: string,
+  finding: Finding,
+  reopened: boolean,
+  suppressed: string | null,
+): EventDraft {
+  return {
+    type: 'finding.opened',
+    severity: finding.severity,
+    payload: {
+      domain,
+      finding: {
+        id: findingId,
+        code: finding.code,
+        severity: finding.severity,
+        subject: finding.subject,
+        message: finding.message,
+        evidence: clipEvidence(finding.evidence),
+      },
+      reopened,
+    },
+    suppressed,
+  };
+}
+
+function postureEvent(
+  type: 'posture.degraded' | 'posture.improved',
+  domain: { id: string; name: string },
+  beforeScore: number,
+  beforeGrade: string,
+  posture: Posture,
+  inMaintenance: boolean,
+): EventDraft {
+  return {
+    type,
+    severity: type === 'posture.degraded' ? 'medium' : 'info',
+    payload: {
+      domain,
+      before: { score: beforeScore, grade: beforeGrade },
+      after: { score: posture.score, grade: posture.grade },
+      cappedBy: posture.cappedBy,
+    },
+    suppressed: inMaintenance ? 'maintenance' : null,
+  };
+}
