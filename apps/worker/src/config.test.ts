@@ -4,7 +4,19 @@ import { loadWorkerConfig } from './config.ts';
 
 describe('loadWorkerConfig', () => {
   it('should apply the documented defaults', () => {
-    expect(loadWorkerConfig({})).toEqual({
+    const config = loadWorkerConfig({ DNS_SERVERS: '127.0.0.1:5353' });
+    expect(config.ENCRYPTION_KEY).toHaveLength(32);
+    expect(config.DNS_SERVERS).toEqual([{ host: '127.0.0.1', port: 5353 }]);
+    expect(config).toMatchObject({
+      PROBE_ALLOW_CIDRS: [],
+      TLS_EXTRA_CA_FILE: [],
+      CHECKS_DNS_CONCURRENCY: 64,
+      CHECKS_TLS_CONCURRENCY: 8,
+      SCHEDULER_TICK_MS: 15_000,
+      WEBHOOK_TIMEOUT_MS: 15_000,
+      WEBHOOK_ALLOW_HTTP: false,
+    });
+    expect(config).toMatchObject({
       mode: 'development',
       LOG_LEVEL: 'info',
       DATABASE_URL: 'postgres://mailwarden@127.0.0.1:5432/mailwarden',
@@ -27,7 +39,13 @@ describe('loadWorkerConfig', () => {
       QUEUE_PREFIX: 'test-3f1c',
       REDIS_URL: 'rediss://cache.internal:6380',
       LOG_LEVEL: 'debug',
+      DNS_SERVERS: '10.0.0.53, [2001:db8::53]:5353',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
+    expect(config.DNS_SERVERS).toEqual([
+      { host: '10.0.0.53', port: 53 },
+      { host: '2001:db8::53', port: 5353 },
+    ]);
     expect(config).toMatchObject({
       mode: 'production',
       WORKER_HTTP_PORT: 0,
@@ -35,6 +53,13 @@ describe('loadWorkerConfig', () => {
       REDIS_URL: 'rediss://cache.internal:6380',
       LOG_LEVEL: 'debug',
     });
+  });
+
+  it('should refuse to start tests without their own DNS server, and production without a key', () => {
+    expect(() => loadWorkerConfig({ MAILWARDEN_ENV: 'test' })).toThrow(/DNS_SERVERS is required/);
+    expect(() => loadWorkerConfig({ MAILWARDEN_ENV: 'production', DNS_SERVERS: '10.0.0.53' })).toThrow(
+      /ENCRYPTION_KEY is required/,
+    );
   });
 
   it('should report every bad variable, the deployment mode included, in one error', () => {

@@ -1,6 +1,8 @@
 import {
+  bool,
   type ConfigOf,
   type DeploymentMode,
+  encryptionVariables,
   int,
   loadConfig,
   logLevel,
@@ -9,6 +11,7 @@ import {
   type VariableSpec,
 } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
+import { netVariables } from '@mailwarden/net';
 
 /**
  * The worker's whole configuration, read once at start. This is the only file of the worker that
@@ -41,7 +44,31 @@ const schema = {
     { min: 0, max: 600_000 },
     30_000,
   ),
-  WORKER_CONCURRENCY: int('jobs processed at once per queue', { min: 1, max: 256 }, 8),
+  WORKER_CONCURRENCY: int(
+    'jobs processed at once per queue without its own setting',
+    { min: 1, max: 256 },
+    8,
+  ),
+  // Per check family (DESIGN.md §2.3): DNS checks are cheap and many; SMTP probes touch other
+  // people's servers and are held back further by the probe's own per-host limits.
+  CHECKS_DNS_CONCURRENCY: int('DNS-family check jobs at once', { min: 1, max: 1024 }, 64),
+  CHECKS_DNSSEC_CONCURRENCY: int('DNSSEC-family check jobs at once', { min: 1, max: 1024 }, 32),
+  CHECKS_TLS_CONCURRENCY: int('MX probe jobs at once', { min: 1, max: 256 }, 8),
+  CHECKS_BLOCKLIST_CONCURRENCY: int('blocklist check jobs at once', { min: 1, max: 1024 }, 32),
+  WEBHOOK_CONCURRENCY: int('webhook deliveries at once', { min: 1, max: 1024 }, 32),
+  SCHEDULER_TICK_MS: int('how often due checks are enqueued', { min: 1_000, max: 600_000 }, 15_000),
+  OUTBOX_SWEEP_MS: int(
+    'how often lost events and deliveries are looked for',
+    { min: 1_000, max: 3_600_000 },
+    60_000,
+  ),
+  DNS_TIMEOUT_MS: int('per-attempt DNS timeout', { min: 50, max: 30_000 }, 2_000),
+  FETCH_TIMEOUT_MS: int('timeout of MTA-STS and BIMI fetches', { min: 100, max: 60_000 }, 10_000),
+  ...netVariables,
+  ...encryptionVariables,
+  PUBLIC_BASE_URL: str('public URL of the dashboard, for links in alerts; empty for none', ''),
+  WEBHOOK_TIMEOUT_MS: int('timeout of one webhook delivery attempt', { min: 100, max: 60_000 }, 15_000),
+  WEBHOOK_ALLOW_HTTP: bool('allow http: webhook URLs (labs only)', false),
   // A job whose lock is not renewed within this time counts as stalled and is retried elsewhere.
   WORKER_LOCK_DURATION_MS: int('job lock duration', { min: 1_000, max: 600_000 }, 30_000),
   WORKER_STALLED_INTERVAL_MS: int(

@@ -1,4 +1,5 @@
 import {
+  allQueueNames,
   createProducer,
   createRedisConnection,
   type Producer,
@@ -49,7 +50,7 @@ describe('worker process (main.ts)', () => {
     }
     await queue.close();
     await producer.close();
-    await obliterate(connection, queueNames.system, prefix);
+    for (const name of allQueueNames) await obliterate(connection, name, prefix);
     await connection.quit();
   });
 

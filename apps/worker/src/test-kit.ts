@@ -26,6 +26,8 @@ export function baseEnv(prefix: string): Record<string, string> {
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
     WORKER_HTTP_PORT: '0',
+    // Nothing listens there: a worker test that needs DNS starts its own loopback server.
+    DNS_SERVERS: '127.0.0.1:9',
   };
 }
 

@@ -1,6 +1,7 @@
 import { createLogger, manualClock } from '@mailwarden/core';
 import { createPool } from '@mailwarden/db';
 import {
+  allQueueNames,
   createProducer,
   createRedisConnection,
   type Producer,
@@ -56,7 +57,7 @@ describe('buildWorker', () => {
     await worker.stop();
     await queue.close();
     await producer.close();
-    await obliterate(connection, queueNames.system, prefix);
+    for (const name of allQueueNames) await obliterate(connection, name, prefix);
     await connection.quit();
     await pool.end();
   });
@@ -150,7 +151,7 @@ describe('buildWorker readiness', () => {
       await pool.end();
       // This worker did reach Redis and registered its queue there.
       const connection = createRedisConnection(redisUrl, 'producer');
-      await obliterate(connection, queueNames.system, prefix);
+      for (const queue of allQueueNames) await obliterate(connection, queue, prefix);
       await connection.quit();
     }
   });

@@ -1,10 +1,15 @@
 import type { AddressInfo } from 'node:net';
-import { type Clock, type Logger, systemClock } from '@mailwarden/core';
-import { pingPool } from '@mailwarden/db';
+import { type AlertMailer, createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
+import { type Clock, createSecretBox, type Logger, systemClock } from '@mailwarden/core';
+import { createDatabase, pingPool } from '@mailwarden/db';
+import { createDnsFamilyRunner, type FamilyRunners } from '@mailwarden/monitoring';
+import { createDnsClient } from '@mailwarden/net';
 import {
   allQueueNames,
   type ConnectionRole,
+  createProducer,
   type QueueName,
+  queueNames,
   type RedisConnection,
   waitForReady,
 } from '@mailwarden/queue';
@@ -29,6 +34,10 @@ export interface WorkerDeps {
   /** Used only for the readiness ping; owned and closed by the caller. */
   pool: Parameters<typeof pingPool>[0];
   clock?: Clock;
+  /** Replaces the family runners built from the configuration (tests, other families later). */
+  runners?: FamilyRunners;
+  /** The mail relay for e-mail alert endpoints; without one those endpoints cannot be created. */
+  mailer?: AlertMailer;
 }
 
 /** Each readiness dependency must answer within this time. */
@@ -69,7 +78,43 @@ async function closeConnection(connection: RedisConnection, graceful: boolean): 
 export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
   const log = deps.logger;
   const metrics = createWorkerMetrics();
-  const processors = createProcessors({ clock: deps.clock ?? systemClock });
+  const clock = deps.clock ?? systemClock;
+  const db = createDatabase(deps.pool as Parameters<typeof createDatabase>[0]);
+  const producerConnection = deps.createConnection('producer');
+  const producer = createProducer(producerConnection, config.QUEUE_PREFIX);
+  // One DNS client per process: its cache and in-flight coalescing serve every tenant and check.
+  const dns = createDnsClient({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS });
+  const runners: FamilyRunners = deps.runners ?? {
+    dns: createDnsFamilyRunner({
+      resolver: dns,
+      allow: config.PROBE_ALLOW_CIDRS,
+      ca: config.TLS_EXTRA_CA_FILE,
+      fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
+    }),
+  };
+  const webhooks: WebhooksService = createWebhooksService({
+    db,
+    clock,
+    box: createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS),
+    runtime: {
+      resolver: dns,
+      allow: config.PROBE_ALLOW_CIDRS,
+      ca: config.TLS_EXTRA_CA_FILE,
+      allowHttp: config.WEBHOOK_ALLOW_HTTP,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      ...(config.PUBLIC_BASE_URL ? { dashboardBaseUrl: config.PUBLIC_BASE_URL } : {}),
+      ...(deps.mailer ? { mailer: deps.mailer } : {}),
+    },
+  });
+  const processors = createProcessors({ clock, db, producer, runners, webhooks });
+  const concurrencyOf: Partial<Record<QueueName, number>> = {
+    [queueNames.checksDns]: config.CHECKS_DNS_CONCURRENCY,
+    [queueNames.checksDnssec]: config.CHECKS_DNSSEC_CONCURRENCY,
+    [queueNames.checksTls]: config.CHECKS_TLS_CONCURRENCY,
+    [queueNames.checksBlocklist]: config.CHECKS_BLOCKLIST_CONCURRENCY,
+    [queueNames.webhooks]: config.WEBHOOK_CONCURRENCY,
+    [queueNames.scheduler]: 1,
+  };
   const workerConnection = deps.createConnection('worker');
   // Readiness pings use a fail-fast connection: on the worker connection a PING would wait out an
   // outage in the offline queue instead of reporting it.
@@ -110,7 +155,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
     const worker = new Worker(queue, (job: Job<unknown>) => runJob(queue, job), {
       connection: workerConnection,
       prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency: concurrencyOf[queue] ?? config.WORKER_CONCURRENCY,
       lockDuration: config.WORKER_LOCK_DURATION_MS,
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       autorun: false,
@@ -144,10 +189,39 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
 
   let address: AddressInfo | undefined;
   let stopping: Promise<StopResult> | undefined;
+  let schedulerTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The repeatable jobs live in Redis, so an emptied Redis would lose them: every worker upserts
+   * them at start and again each minute (idempotent), and the schedules themselves are in Postgres.
+   */
+  async function ensureJobSchedulers(): Promise<void> {
+    // Without Redis there is nothing to register; the next minute tries again.
+    if (producerConnection.status !== 'ready') await waitForReady(producerConnection, readinessTimeoutMs);
+    const queue = producer.queue(queueNames.scheduler);
+    await queue.upsertJobScheduler(
+      'scheduler-tick',
+      { every: config.SCHEDULER_TICK_MS },
+      { name: 'tick', data: {} },
+    );
+    await queue.upsertJobScheduler(
+      'outbox-sweep',
+      { every: config.OUTBOX_SWEEP_MS },
+      { name: 'sweep-outbox', data: {} },
+    );
+    await queue.upsertJobScheduler(
+      'retention-purge',
+      { every: 3_600_000 },
+      { name: 'purge-history', data: {} },
+    );
+  }
 
   return {
     metrics: metrics.registry,
     address: () => address,
+    /** For tests and operator tools: the queue producer and the webhook service of this worker. */
+    producer,
+    webhooks,
 
     /** Listens for health and metrics, then starts taking jobs. Resolves once the listener is bound. */
     async start(): Promise<AddressInfo> {
@@ -155,6 +229,13 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       for (const worker of workers) {
         worker.run().catch((err: unknown) => log.error({ err, queue: worker.name }, 'queue worker stopped'));
       }
+      await ensureJobSchedulers().catch((err: unknown) =>
+        log.warn({ err }, 'job schedulers not registered yet'),
+      );
+      schedulerTimer = setInterval(() => {
+        ensureJobSchedulers().catch((err: unknown) => log.warn({ err }, 'job schedulers not registered'));
+      }, 60_000);
+      schedulerTimer.unref();
       log.info({ host: address.address, port: address.port, queues: allQueueNames }, 'worker ready');
       return address;
     },
@@ -184,10 +265,14 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
         clearTimeout(timer);
         if (!drained)
           log.warn({ timeoutMs }, 'shutdown timeout reached; unfinished jobs left to the stalled check');
+        clearInterval(schedulerTimer);
         await Promise.all(workers.map((w) => w.close(!drained)));
+        await producer.close().catch(() => {});
+        dns.close();
         await Promise.all([
           closeConnection(workerConnection, drained),
           closeConnection(probeConnection, true),
+          closeConnection(producerConnection, true),
         ]);
         await http.close();
         log.info({ drained }, 'worker stopped');

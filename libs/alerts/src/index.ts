@@ -1,1 +1,11 @@
-export {};
+export * from './delivery/deliver-webhook.ts';
+export * from './delivery/retry-schedule.ts';
+export * from './delivery/webhook-request.ts';
+export * from './delivery/webhook-url.ts';
+export * from './email/alert-email.ts';
+export * from './events/alert-events.ts';
+export * from './events/dashboard-links.ts';
+export * from './events/event-view.ts';
+export * from './signing/standard-webhooks.ts';
+export * from './slack/slack-format.ts';
+export * from './webhooks/webhooks.service.ts';

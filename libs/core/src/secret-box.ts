@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { type DeploymentMode, list, type VariableSpec } from './config.ts';
 
 /**
  * AES-256-GCM for secrets at rest (TOTP seeds, JWT private keys).
@@ -74,3 +75,22 @@ export function createSecretBox(current: Uint8Array, previous: readonly Uint8Arr
     },
   };
 }
+
+/**
+ * The key variables every app that seals or opens secrets reads (DESIGN.md §4). The api seals
+ * webhook secrets and the worker opens them, so both must be given the same key.
+ */
+export const encryptionVariables = {
+  ENCRYPTION_KEY: {
+    description:
+      'base64 of 32 random bytes: key for secrets at rest (TOTP seeds, signing keys, webhook secrets)',
+    secret: true,
+    // No default outside development and test; there a random key per start (sealed data is lost on restart).
+    fallback: (mode: DeploymentMode) => (mode === 'production' ? undefined : randomBytes(32)),
+    parse: parseEncryptionKey,
+  } satisfies VariableSpec<Buffer>,
+  ENCRYPTION_KEYS_PREVIOUS: {
+    ...list('earlier ENCRYPTION_KEYs, comma list: still decrypt, never encrypt (key rotation)', parseEncryptionKey, []),
+    secret: true,
+  },
+};

@@ -1,13 +1,41 @@
+import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
-import { queueNames } from '@mailwarden/queue';
+import type { Database } from '@mailwarden/db';
+import type { FamilyRunners } from '@mailwarden/monitoring';
+import { type Producer, queueNames } from '@mailwarden/queue';
+import { createRunCheckProcessor } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
+import { createPurgeProcessor, createSweepProcessor, createTickProcessor } from './scheduler.processor.ts';
+import { createDeliverProcessor, createDispatchProcessor } from './webhooks.processor.ts';
 
 export type { JobContext, JobProcessor, ProcessorMap } from './processor.ts';
 
+export interface ProcessorDeps {
+  clock: Clock;
+  db: Database;
+  producer: Producer;
+  runners: FamilyRunners;
+  webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery'>;
+}
+
 /** Registers one processor per queue and job name; add new job kinds here. */
-export function createProcessors(deps: { clock: Clock }): ProcessorMap {
+export function createProcessors(deps: ProcessorDeps): ProcessorMap {
+  const runCheck = createRunCheckProcessor(deps);
   return {
     [queueNames.system]: { echo: createEchoProcessor(deps) },
+    [queueNames.scheduler]: {
+      tick: createTickProcessor(deps),
+      'sweep-outbox': createSweepProcessor(deps),
+      'purge-history': createPurgeProcessor(deps),
+    },
+    [queueNames.checksDns]: { 'run-check': runCheck },
+    [queueNames.checksDnssec]: { 'run-check': runCheck },
+    [queueNames.checksTls]: { 'run-check': runCheck },
+    [queueNames.checksBlocklist]: { 'run-check': runCheck },
+    [queueNames.webhooks]: {
+      'dispatch-event': createDispatchProcessor(deps),
+      deliver: createDeliverProcessor(deps),
+    },
   };
 }

@@ -1,0 +1,51 @@
+import type { Clock } from '@mailwarden/core';
+import type { Database } from '@mailwarden/db';
+import { type FamilyRunners, runCheckJob } from '@mailwarden/monitoring';
+import { type Producer, parseRunCheckPayload, queueNames } from '@mailwarden/queue';
+import { UnrecoverableError } from 'bullmq';
+import type { JobProcessor } from './processor.ts';
+
+/**
+ * `checks-<family>`/`run-check`: runs one family for one name and records it for every watcher.
+ * Events are enqueued for dispatch only after their transactions committed (DESIGN.md §5); if this
+ * process dies in between, the outbox sweeper finds them.
+ */
+export function createRunCheckProcessor(deps: {
+  db: Database;
+  runners: FamilyRunners;
+  producer: Producer;
+  clock: Clock;
+}): JobProcessor {
+  return async (job, { log }) => {
+    const parsed = parseRunCheckPayload(job.data);
+    if (!parsed.ok) throw new UnrecoverableError(`invalid run-check payload: ${parsed.problems.join('; ')}`);
+    const summary = await runCheckJob(parsed.payload, {
+      db: deps.db,
+      runners: deps.runners,
+      clock: deps.clock,
+    });
+    if (summary.events.length > 0) {
+      await deps.producer
+        .enqueueBulk(
+          queueNames.webhooks,
+          summary.events.map((ref) => ({
+            name: 'dispatch-event' as const,
+            payload: ref,
+            jobId: `evt.${ref.eventId}`,
+          })),
+        )
+        .catch((err: unknown) =>
+          log.warn(
+            { err, events: summary.events.length },
+            'dispatch enqueue failed; the sweeper will pick them up',
+          ),
+        );
+    }
+    return {
+      runs: summary.runs,
+      stored: summary.stored,
+      skipped: summary.skipped,
+      events: summary.events.length,
+    };
+  };
+}
