@@ -69,8 +69,10 @@ async function graphql(app: FastifyInstance, options: GraphqlOptions) {
     errorFormatter: (execution, ctx) => {
       const log = ctx.reply?.log ?? app.log;
       const flat = execution.errors.flatMap((error) => {
+        // Mercurius wraps validation failures as one error holding many; an AppError's `errors`
+        // are field problems of one error (password_policy), which must keep its own code.
         const inner = (error.originalError as Coded | undefined)?.errors;
-        return Array.isArray(inner) ? (inner as GraphQLError[]) : [error];
+        return Array.isArray(inner) && !isAppError(error.originalError) ? (inner as GraphQLError[]) : [error];
       });
       let status = 200;
       const errors = flat.map((error) => {

@@ -232,3 +232,21 @@ export const RecoveryCodes = Type.Object(
   closed,
 );
 export const Closed = closed;
+
+/**
+ * Credential inputs shared by the REST bodies and the GraphQL arguments (the resolvers check
+ * their arguments against these very schemas), so both transports refuse the same input alike.
+ */
+export const TotpCode = Type.String({ pattern: '^[0-9]{6}$', examples: ['492039'] });
+export const MfaToken = Type.String({ minLength: 1, maxLength: 4096 });
+export const RecoveryCodeInput = Type.String({
+  minLength: 16,
+  maxLength: 40,
+  examples: ['7k2m-9q4x-d8v3-hw6p'],
+});
+/** A mailed or issued opaque token (`mwp_…`, `mwi_…`, `mwr_…`). */
+export const OpaqueToken = (prefix: string) =>
+  Type.String({ minLength: 1, maxLength: 256, examples: [`${prefix}_…`] });
+export const DisplayName = Type.String({ minLength: 1, maxLength: 100 });
+export const TenantName = Type.String({ minLength: 1, maxLength: 100, examples: ['Acme Mail'] });
+export const TenantIdInput = Type.String({ minLength: 1, maxLength: 64 });

@@ -1,4 +1,4 @@
-import { AppError, type Clock, decodeId, encodeId, notFound } from '@mailwarden/core';
+import { AppError, type Clock, decodeId, encodeId, type Logger, notFound } from '@mailwarden/core';
 import { type Database, withTenant } from '@mailwarden/db';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { TokenService } from '../jwt/token-service.ts';
@@ -8,7 +8,7 @@ import { type Principal, requireUser, userActor } from '../principal/principal.t
 import type { SessionsService, TokenPair } from '../sessions/sessions.service.ts';
 import { normalizeEmail, type RequestMeta, SECONDS_PER_DAY } from '../shared.ts';
 import type { AttemptGuard } from '../throttle/attempt-guard.ts';
-import type { Throttle } from '../throttle/throttle.ts';
+import { type Throttle, throttleSubject } from '../throttle/throttle.ts';
 import type { TotpService } from '../totp/totp.service.ts';
 import { type DirectoryEntry, readUserDirectory } from './user-directory.ts';
 import type { UsersRepository } from './users.repository.ts';
@@ -44,6 +44,8 @@ export interface LoginServiceDeps {
   totpService: Pick<TotpService, 'isEnabled' | 'verifyLoginCode' | 'consumeRecoveryCode'>;
   sessionsService: Pick<SessionsService, 'start'>;
   auditService: Pick<AuditService, 'record' | 'recordInTenants'>;
+  /** Where failed sign-ins of unknown addresses go: they have no tenant, so no audit log. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 const wrongCredentials = () =>
@@ -172,6 +174,18 @@ export function createLoginService(deps: LoginServiceDeps) {
         await deps.passwordHasher.verifyDummy(input.password);
         await readUserDirectory(db, NOBODY);
         await guard.failed('login', email, meta.ip);
+        // The address is hashed like the throttle keys: a typo'd address (or a password typed in
+        // the address field) is personal data the log need not hold. Same event name as the audit.
+        deps.logger?.warn(
+          {
+            event: 'auth.login_failed',
+            reason: 'unknown_account',
+            account: throttleSubject(email),
+            ip: meta.ip,
+            userAgent: meta.userAgent?.slice(0, 300) ?? null,
+          },
+          'sign-in failed for an unknown address',
+        );
         throw wrongCredentials();
       }
       const valid = await deps.passwordHasher.verify(account.passwordHash, input.password);

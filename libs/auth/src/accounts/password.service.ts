@@ -1,8 +1,9 @@
-import { AppError, type Clock, type FieldProblem, uuidv7 } from '@mailwarden/core';
-import { type Database, withTenant } from '@mailwarden/db';
+import { AppError, type Clock, type FieldProblem, type Logger, uuidv7 } from '@mailwarden/core';
+import { type Database, type Tx, withTenant } from '@mailwarden/db';
+import { sql } from 'drizzle-orm';
 import type { AuditService } from '../audit/audit.service.ts';
 import { hexDigestsEqual, issueToken, parseToken, sha256Hex } from '../crypto/tokens.ts';
-import type { Mailer } from '../mailer/mailer.ts';
+import type { Mailer, MailMessage } from '../mailer/mailer.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { type PasswordPolicy, passwordProblems, strictestPolicy } from '../passwords/password-rules.ts';
 import { assertCan } from '../principal/permissions.ts';
@@ -10,6 +11,8 @@ import { type Principal, requireUser, userActor } from '../principal/principal.t
 import type { SessionsService } from '../sessions/sessions.service.ts';
 import { normalizeEmail, type RequestMeta } from '../shared.ts';
 import type { AttemptGuard } from '../throttle/attempt-guard.ts';
+import { throttleSubject } from '../throttle/throttle.ts';
+import type { Reauthenticator } from './reauthenticate.ts';
 import type { ResetTokensRepository } from './reset-tokens.repository.ts';
 import { type DirectoryEntry, readUserDirectory } from './user-directory.ts';
 import type { UsersRepository } from './users.repository.ts';
@@ -31,9 +34,11 @@ export interface PasswordServiceDeps {
   resetTokensRepository: ResetTokensRepository;
   passwordHasher: Pick<PasswordHasher, 'hash' | 'verify'>;
   auditService: Pick<AuditService, 'recordInTenants'>;
-  sessionsService: Pick<SessionsService, 'revokeAllInTenant' | 'setFlags'>;
+  sessionsService: Pick<SessionsService, 'revokeAllInTenant' | 'setFlags' | 'forgetUser'>;
   attemptGuard: Pick<AttemptGuard, 'capped'>;
+  reauthenticate: Reauthenticator;
   mailer: Mailer;
+  logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 export function policyProblemsError(problems: FieldProblem[]): AppError {
@@ -45,6 +50,16 @@ export function policyProblemsError(problems: FieldProblem[]): AppError {
 
 export function createPasswordService(deps: PasswordServiceDeps) {
   const { db, clock, usersRepository: users, passwordHasher: hasher } = deps;
+
+  /**
+   * Mail leaves off the response path: an SMTP round trip only for known addresses would tell
+   * them apart by timing, and a mail outage must not fail a change that is already committed.
+   */
+  const sendLater = (message: MailMessage) => {
+    deps.mailer
+      .send(message)
+      .catch((err: unknown) => deps.logger?.warn({ err, kind: message.kind }, 'mail not sent'));
+  };
 
   /** Everything that can refuse a new password, before anything is written. Returns its hash. */
   const vetNewPassword = async (
@@ -105,6 +120,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
         ),
       );
     }
+    deps.sessionsService.forgetUser(userId);
     if (keepSession)
       await deps.sessionsService.setFlags(keepSession.tenantId, keepSession.sessionId, {
         passwordChangeRequired: false,
@@ -113,7 +129,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       directory.map((e) => e.tenantId),
       { action, actor: userActor(userId), ip: meta.ip, userAgent: meta.userAgent },
     );
-    await deps.mailer.send({
+    sendLater({
       kind: 'password_changed',
       to: email,
       subject: 'Your Mailwarden password was changed',
@@ -131,17 +147,15 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     ) {
       assertCan(principal, 'account.self');
       const user = requireUser(principal);
-      const account = await users.findById(db, user.userId);
-      if (!account?.passwordHash || !(await hasher.verify(account.passwordHash, input.currentPassword))) {
-        throw new AppError('invalid_credentials', { detail: 'the current password is not right' });
-      }
-      const directory = await readUserDirectory(db, user.userId);
-      const hash = await vetNewPassword(
-        { ...account, passwordHash: account.passwordHash },
-        directory,
-        input.newPassword,
-        'body.newPassword',
+      const account = await deps.reauthenticate(
+        principal,
+        input.currentPassword,
+        'password_change',
+        meta,
+        'the current password is not right',
       );
+      const directory = await readUserDirectory(db, user.userId);
+      const hash = await vetNewPassword(account, directory, input.newPassword, 'body.newPassword');
       await store(user.userId, account.passwordHash, hash);
       await afterChange(
         user.userId,
@@ -158,16 +172,36 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       const email = normalizeEmail(emailInput);
       await deps.attemptGuard.capped('passwordReset', email, meta.ip);
       const account = await users.findByEmail(email);
-      if (!account) return;
       const id = uuidv7(clock.now().getTime());
       const { token, hash } = issueToken('mwp', [id]);
-      await deps.resetTokensRepository.insert(db, {
-        id,
-        userId: account.id,
-        tokenHash: hash,
-        expiresAt: new Date(clock.now().getTime() + RESET_TOKEN_TTL_SECONDS * 1000),
-      });
-      await deps.mailer.send({
+      // Both paths run the same statements in the same shape: one transaction that does not wait
+      // for its WAL flush (a reset token lost in a crash is asked for again; the flush is what
+      // made a write measurably slower than a read), holding one statement on the tokens table.
+      // The mail goes out after the answer either way. So timing tells nothing about the address.
+      const quickly = <T>(work: (tx: Tx) => Promise<T>) =>
+        db.transaction(async (tx) => {
+          await tx.execute(sql`SET LOCAL synchronous_commit TO OFF`);
+          return work(tx);
+        });
+      if (!account) {
+        await quickly((tx) => deps.resetTokensRepository.find(tx, id));
+        // Not in any tenant's audit log: there is no tenant. The app log keeps it, with the
+        // address hashed as in the throttle keys (docs/decisions/0003 §6).
+        deps.logger?.info(
+          { event: 'auth.password_reset_unknown_account', account: throttleSubject(email), ip: meta.ip },
+          'password reset requested for an unknown address',
+        );
+        return;
+      }
+      await quickly((tx) =>
+        deps.resetTokensRepository.insert(tx, {
+          id,
+          userId: account.id,
+          tokenHash: hash,
+          expiresAt: new Date(clock.now().getTime() + RESET_TOKEN_TTL_SECONDS * 1000),
+        }),
+      );
+      sendLater({
         kind: 'password_reset',
         to: account.email,
         subject: 'Reset your Mailwarden password',

@@ -46,7 +46,7 @@ export function createMembersService(deps: {
   membersRepository: MembersRepository;
   auditService: Pick<AuditService, 'record'>;
   sessionsService: Pick<SessionsService, 'revokeAllInTenant'>;
-  sessionCache: Pick<AuthCache<{ tenantId: string; userId: string }>, 'deleteWhere'>;
+  sessionCache: Pick<AuthCache<unknown>, 'deleteWhere'>;
 }) {
   const { db, membersRepository: repo } = deps;
   const memberIdOf = (typedId: string) => {
@@ -109,7 +109,7 @@ export function createMembersService(deps: {
         return { ...member, role };
       });
       // Cached sessions carry the role; the next request must see the new one.
-      deps.sessionCache.deleteWhere((s) => s.tenantId === principal.tenantId && s.userId === updated.userId);
+      deps.sessionCache.deleteWhere({ tenantId: principal.tenantId, userId: updated.userId });
       return toMemberView(updated);
     },
 
@@ -138,7 +138,7 @@ export function createMembersService(deps: {
         });
         return member;
       });
-      deps.sessionCache.deleteWhere((s) => s.tenantId === principal.tenantId && s.userId === removed.userId);
+      deps.sessionCache.deleteWhere({ tenantId: principal.tenantId, userId: removed.userId });
     },
   };
 }

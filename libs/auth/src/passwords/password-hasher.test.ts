@@ -31,6 +31,13 @@ describe(createPasswordHasher.name, () => {
     expect(await hasher.verify(await hasher.hash(composed), decomposed)).toBe(true);
   });
 
+  it('should spend one verification and no hash on an unknown account, even the first one', async () => {
+    const fresh = createPasswordHasher(params);
+    expect(await fresh.verifyDummy('whatever was typed')).toBe(false);
+    expect(await fresh.verifyDummy('whatever was typed')).toBe(false);
+    expect(fresh.stats).toEqual({ hashes: 0, verifications: 2 });
+  });
+
   it('should ask for a rehash when the parameters were raised', async () => {
     const weaker = createPasswordHasher({ ...params, timeCost: 3 });
     const phc = await hasher.hash('glacier tundra marmalade');

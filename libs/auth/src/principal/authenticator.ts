@@ -13,7 +13,7 @@ import type { Principal } from './principal.ts';
 /**
  * Turns an `Authorization: Bearer …` header into a Principal: an access token (JWT, checked
  * against its session on every request) or an API key (`mw_…`). Both lookups are cached for a
- * few seconds (AuthCache); revocations in this process drop the entry at once.
+ * few seconds (AuthCache); revocations drop the entry at once here and, over Redis, everywhere else.
  */
 export type AcceptedCredentials = 'session' | 'api-key' | 'session-or-api-key';
 
@@ -46,6 +46,7 @@ export function createAuthenticator(deps: {
     const claims = await deps.tokenService.verifyAccess(token);
     let session = sessionCache.get(claims.sessionId);
     if (!session) {
+      const epoch = sessionCache.epoch;
       const now = clock.now();
       const row = await withTenant(db, claims.tenantId, (tx) =>
         deps.sessionsRepository.findForAuthentication(tx, claims.tenantId, claims.sessionId),
@@ -61,7 +62,7 @@ export function createAuthenticator(deps: {
         passwordChangeRequired: row.passwordChangeRequired,
         requireMfa: row.requireMfa ?? false,
       };
-      sessionCache.set(claims.sessionId, session);
+      sessionCache.set(claims.sessionId, session, epoch);
     }
     if (session.userId !== claims.userId || session.tenantId !== claims.tenantId) {
       throw new AppError('invalid_token', { detail: 'the token does not match its session' });
@@ -92,6 +93,7 @@ export function createAuthenticator(deps: {
     const [keyId, tenantId] = parsed.ids as [string, string];
     let key = apiKeyCache.get(keyId);
     if (!key) {
+      const epoch = apiKeyCache.epoch;
       const row = await withTenant(db, tenantId, (tx) => deps.apiKeysRepository.find(tx, tenantId, keyId));
       if (!row) throw invalid();
       key = {
@@ -102,7 +104,7 @@ export function createAuthenticator(deps: {
         revokedAt: row.revokedAt,
         lastUsedAt: row.lastUsedAt,
       };
-      apiKeyCache.set(keyId, key);
+      apiKeyCache.set(keyId, key, epoch);
     }
     const now = clock.now();
     if (

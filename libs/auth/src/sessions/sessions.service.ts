@@ -63,6 +63,8 @@ export function createSessionsService(deps: SessionsServiceDeps) {
     exceptSessionId?: string,
   ) => {
     const ids = await repo.revokeAllForUser(ex, tenantId, userId, reason, clock.now(), exceptSessionId);
+    // Dropped here for this process, and again after the caller's commit (forgetUser): a request
+    // that read the row before the commit could otherwise cache it in between.
     for (const id of ids) sessionCache.delete(id);
     return ids;
   };
@@ -232,10 +234,16 @@ export function createSessionsService(deps: SessionsServiceDeps) {
           });
         });
       }
+      sessionCache.deleteWhere({ userId: user.userId });
       return { revokedSessions: count };
     },
 
     revokeAllInTenant,
+
+    /** Drops every cached session check of a user, in every process; call after committing a revocation. */
+    forgetUser(userId: string) {
+      sessionCache.deleteWhere({ userId });
+    },
 
     /** Lifts a restriction of a session (2FA enrolled, password changed), in its tenant's transaction. */
     async setFlags(

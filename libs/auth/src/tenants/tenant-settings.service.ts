@@ -5,6 +5,7 @@ import type { TenantSettingsRow } from '../db-types.ts';
 import { baselinePolicy, type CharacterClass } from '../passwords/password-rules.ts';
 import { assertCan } from '../principal/permissions.ts';
 import { actorOf, type Principal } from '../principal/principal.ts';
+import type { AuthCache } from '../sessions/session-cache.ts';
 import type { RequestMeta } from '../shared.ts';
 import type { TenantSettingsRepository } from './tenant-settings.repository.ts';
 
@@ -41,7 +42,7 @@ export function createTenantSettingsService(deps: {
   tenantSettingsRepository: TenantSettingsRepository;
   auditService: Pick<AuditService, 'record'>;
   /** Cached sessions carry the tenant's 2FA rule; a change must reach them at once. */
-  sessionCache: { deleteWhere(match: (value: { tenantId: string }) => boolean): void };
+  sessionCache: Pick<AuthCache<unknown>, 'deleteWhere'>;
 }) {
   const { db, tenantSettingsRepository: repo } = deps;
   return {
@@ -93,7 +94,7 @@ export function createTenantSettingsService(deps: {
           details: { before, after },
         });
         return after;
-      }).finally(() => deps.sessionCache.deleteWhere((s) => s.tenantId === principal.tenantId));
+      }).finally(() => deps.sessionCache.deleteWhere({ tenantId: principal.tenantId }));
     },
   };
 }

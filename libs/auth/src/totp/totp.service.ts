@@ -1,8 +1,8 @@
 import type { SecretBox } from '@mailwarden/core';
 import { AppError, type Clock, uuidv7 } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
-import { readUserDirectory } from '../accounts/user-directory.ts';
 import type { Reauthenticator } from '../accounts/reauthenticate.ts';
+import { readUserDirectory } from '../accounts/user-directory.ts';
 import type { UsersRepository } from '../accounts/users.repository.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { assertCan } from '../principal/permissions.ts';

@@ -5,13 +5,20 @@ import { principalOf, requestMeta } from '../../plugins/auth.ts';
 import { credentialRateLimit } from '../../plugins/auth-rate-limit.ts';
 import {
   Closed,
+  DisplayName,
   Email,
   LoginResponse,
   MeResponse,
+  MfaToken,
   NewPassword,
+  OpaqueToken,
   PasswordInput,
+  RecoveryCodeInput,
   SignedIn,
   SignUpResponse,
+  TenantIdInput,
+  TenantName,
+  TotpCode,
   TypedId,
 } from '../../schemas/auth.ts';
 import { problemResponses } from '../../schemas/problem.ts';
@@ -34,7 +41,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
   app.post(
     '/auth/signup',
     {
-      onRequest: credentialRateLimit(app, 'sign-up', 20, 3600),
+      onRequest: credentialRateLimit(app, 'signUp'),
       schema: {
         operationId: 'signUp',
         tags,
@@ -45,8 +52,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
           {
             email: Email,
             password: NewPassword,
-            tenantName: Type.String({ minLength: 1, maxLength: 100, examples: ['Acme Mail'] }),
-            displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            tenantName: TenantName,
+            displayName: Type.Optional(DisplayName),
           },
           Closed,
         ),
@@ -70,7 +77,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
   app.post(
     '/auth/login',
     {
-      onRequest: credentialRateLimit(app, 'sign-in', 60, 60),
+      onRequest: credentialRateLimit(app, 'signIn'),
       schema: {
         operationId: 'logIn',
         tags,
@@ -103,7 +110,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
   app.post(
     '/auth/login/totp',
     {
-      onRequest: credentialRateLimit(app, 'second-factor', 60, 60),
+      onRequest: credentialRateLimit(app, 'secondFactor'),
       schema: {
         operationId: 'completeLoginWithTotp',
         tags,
@@ -112,8 +119,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
           'Each code works once (`totp_replayed` otherwise). Example: `{"mfaToken":"eyJ…","code":"492039"}`',
         body: Type.Object(
           {
-            mfaToken: Type.String({ minLength: 1, maxLength: 4096 }),
-            code: Type.String({ pattern: '^[0-9]{6}$', examples: ['492039'] }),
+            mfaToken: MfaToken,
+            code: TotpCode,
           },
           Closed,
         ),
@@ -127,15 +134,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
   app.post(
     '/auth/login/recovery-code',
     {
-      onRequest: credentialRateLimit(app, 'second-factor', 60, 60),
+      onRequest: credentialRateLimit(app, 'secondFactor'),
       schema: {
         operationId: 'completeLoginWithRecoveryCode',
         tags,
         summary: 'Second step: one of the ten recovery codes (each works once)',
         body: Type.Object(
           {
-            mfaToken: Type.String({ minLength: 1, maxLength: 4096 }),
-            recoveryCode: Type.String({ minLength: 16, maxLength: 40, examples: ['7k2m-9q4x-d8v3-hw6p'] }),
+            mfaToken: MfaToken,
+            recoveryCode: RecoveryCodeInput,
           },
           Closed,
         ),
@@ -150,14 +157,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
   app.post(
     '/auth/token',
     {
-      onRequest: credentialRateLimit(app, 'refresh', 120, 60),
+      onRequest: credentialRateLimit(app, 'refresh'),
       schema: {
         operationId: 'refreshSession',
         tags,
         summary: 'Trade a refresh token for a new access token and a new refresh token',
         description:
           'The old refresh token stops working. Presenting it again ends the session (`refresh_token_reused`).',
-        body: Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 256 }) }, Closed),
+        body: Type.Object({ refreshToken: OpaqueToken('mwr') }, Closed),
         response: {
           200: Type.Object(
             {
@@ -217,7 +224,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = asy
         summary: 'Open a session in another tenant of the same user',
         description:
           'A token carries one tenant; this returns tokens for the other. Example: `{"tenantId":"ten_…"}`',
-        body: Type.Object({ tenantId: Type.String({ minLength: 1, maxLength: 64 }) }, Closed),
+        body: Type.Object({ tenantId: TenantIdInput }, Closed),
         response: { 200: SignedIn, ...problemResponses(400, 401, 403, 404) },
       },
       config: { auth: 'session' },

@@ -3,7 +3,17 @@ import type { AuthServices } from '@mailwarden/auth';
 import { Type } from 'typebox';
 import { principalOf, requestMeta } from '../../plugins/auth.ts';
 import { credentialRateLimit } from '../../plugins/auth-rate-limit.ts';
-import { Closed, Email, IdParams, InvitationView, NewPassword, Role, TypedId } from '../../schemas/auth.ts';
+import {
+  Closed,
+  DisplayName,
+  Email,
+  IdParams,
+  InvitationView,
+  NewPassword,
+  OpaqueToken,
+  Role,
+  TypedId,
+} from '../../schemas/auth.ts';
 import { problemResponses } from '../../schemas/problem.ts';
 
 /** Inviting people by e-mail, and accepting an invitation with its mailed token. */
@@ -61,7 +71,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }
   app.post(
     '/invitations/accept',
     {
-      onRequest: credentialRateLimit(app, 'invitation', 30, 3600),
+      onRequest: credentialRateLimit(app, 'invitation'),
       schema: {
         operationId: 'acceptInvitation',
         tags,
@@ -70,9 +80,9 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }
           'For a new address `password` becomes the password of the new account; for an existing account it must be its password. No session is returned: sign in afterwards.',
         body: Type.Object(
           {
-            token: Type.String({ minLength: 1, maxLength: 256, examples: ['mwi_…'] }),
+            token: OpaqueToken('mwi'),
             password: NewPassword,
-            displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            displayName: Type.Optional(DisplayName),
           },
           Closed,
         ),

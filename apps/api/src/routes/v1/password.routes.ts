@@ -3,7 +3,7 @@ import type { AuthServices } from '@mailwarden/auth';
 import { Type } from 'typebox';
 import { principalOf, requestMeta } from '../../plugins/auth.ts';
 import { credentialRateLimit } from '../../plugins/auth-rate-limit.ts';
-import { Closed, Email, NewPassword, PasswordInput } from '../../schemas/auth.ts';
+import { Closed, Email, NewPassword, OpaqueToken, PasswordInput } from '../../schemas/auth.ts';
 import { problemResponses } from '../../schemas/problem.ts';
 
 /** Changing a password (needs the current one) and resetting a forgotten one (needs the mailbox). */
@@ -33,7 +33,7 @@ export const passwordRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> =
   app.post(
     '/auth/password/reset-request',
     {
-      onRequest: credentialRateLimit(app, 'password-reset', 20, 3600),
+      onRequest: credentialRateLimit(app, 'passwordReset'),
       schema: {
         operationId: 'requestPasswordReset',
         tags,
@@ -57,14 +57,14 @@ export const passwordRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> =
   app.post(
     '/auth/password/reset',
     {
-      onRequest: credentialRateLimit(app, 'password-reset', 20, 3600),
+      onRequest: credentialRateLimit(app, 'passwordReset'),
       schema: {
         operationId: 'resetPassword',
         tags,
         summary: 'Set a new password with a mailed reset token; ends every session of the user',
         body: Type.Object(
           {
-            token: Type.String({ minLength: 1, maxLength: 256, examples: ['mwp_…'] }),
+            token: OpaqueToken('mwp'),
             newPassword: NewPassword,
           },
           Closed,

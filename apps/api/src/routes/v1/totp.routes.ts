@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthServices } from '@mailwarden/auth';
 import { Type } from 'typebox';
 import { principalOf, requestMeta } from '../../plugins/auth.ts';
-import { Closed, PasswordInput, RecoveryCodes } from '../../schemas/auth.ts';
+import { Closed, PasswordInput, RecoveryCodes, TotpCode } from '../../schemas/auth.ts';
 import { problemResponses } from '../../schemas/problem.ts';
 
-const Code = Type.String({ pattern: '^[0-9]{6}$', examples: ['492039'] });
+const Code = TotpCode;
 
 /** Two-factor authentication of the signed-in user (RFC 6238 TOTP). */
 export const totpRoutes: FastifyPluginAsyncTypebox<{ auth: AuthServices }> = async (app, { auth }) => {
