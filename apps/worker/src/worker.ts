@@ -193,7 +193,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
 
   /**
    * The repeatable jobs live in Redis, so an emptied Redis would lose them: every worker upserts
-   * them at start and again each minute (idempotent), and the schedules themselves are in Postgres.
+   * them at start and again every five ticks, at most a minute apart (idempotent), and the schedules themselves are in Postgres.
    */
   async function ensureJobSchedulers(): Promise<void> {
     // Without Redis there is nothing to register; the next minute tries again.
@@ -232,9 +232,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       await ensureJobSchedulers().catch((err: unknown) =>
         log.warn({ err }, 'job schedulers not registered yet'),
       );
-      schedulerTimer = setInterval(() => {
-        ensureJobSchedulers().catch((err: unknown) => log.warn({ err }, 'job schedulers not registered'));
-      }, 60_000);
+      schedulerTimer = setInterval(
+        () => {
+          ensureJobSchedulers().catch((err: unknown) => log.warn({ err }, 'job schedulers not registered'));
+        },
+        Math.min(60_000, config.SCHEDULER_TICK_MS * 5),
+      );
       schedulerTimer.unref();
       log.info({ host: address.address, port: address.port, queues: allQueueNames }, 'worker ready');
       return address;

@@ -1,1 +1,12 @@
-export {};
+export * from './aggregate.ts';
+export * from './aggregate-types.ts';
+export * from './alignment.ts';
+export * from './daily.ts';
+export * from './errors.ts';
+export * from './failure.ts';
+export { DEFAULT_REPORT_LIMITS, type ReportLimits, resolveLimits } from './limits.ts';
+export * from './parse-reports.ts';
+export * from './read-reports.ts';
+export { type SniffedFormat, sniffFormat } from './sniff.ts';
+export * from './tls-rpt.ts';
+export * from './totals.ts';
