@@ -10,6 +10,9 @@ export interface CliEnvironment {
   probeAllowCidrs: string | undefined;
   /** Extra CA certificates (PEM file) for MTA-STS and BIMI fetches. */
   tlsExtraCaFile: string | undefined;
+  /** BLOCKLISTS_IP / BLOCKLISTS_DOMAIN: the lists a blocklist check asks (docs/blocklists.md). */
+  blocklistsIp?: string | undefined;
+  blocklistsDomain?: string | undefined;
   /** https://no-color.org: present and not empty turns colour off. */
   noColor: boolean;
 }
@@ -25,6 +28,8 @@ export function readCliEnvironment(
     dnsServers: nonEmpty(env.DNS_SERVERS),
     probeAllowCidrs: nonEmpty(env.PROBE_ALLOW_CIDRS),
     tlsExtraCaFile: nonEmpty(env.TLS_EXTRA_CA_FILE),
+    blocklistsIp: nonEmpty(env.BLOCKLISTS_IP),
+    blocklistsDomain: nonEmpty(env.BLOCKLISTS_DOMAIN),
     noColor: nonEmpty(env.NO_COLOR) !== undefined,
   };
 }

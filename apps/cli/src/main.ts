@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import type { Command } from './command.ts';
+import { checkMessageCommand } from './commands/check-message.ts';
+import { reportCommand } from './commands/report.ts';
 import { scanCommand } from './commands/scan.ts';
 
 export type { Command } from './command.ts';
@@ -23,6 +25,8 @@ const commands: Record<string, Command> = {
     },
   },
   scan: scanCommand,
+  report: reportCommand,
+  'check-message': checkMessageCommand,
 };
 
 const globalOptions = {

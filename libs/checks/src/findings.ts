@@ -23,7 +23,8 @@ export type CheckName =
   | 'dane'
   | 'tls'
   | 'smtp'
-  | 'blocklist';
+  | 'blocklist'
+  | 'message';
 
 export interface FindingDefinition {
   /** `<check>.<problem>`, snake_case, stable forever. */

@@ -55,6 +55,7 @@ function scanOptionsFor(settings: ScanSettings, runtime: ScanRuntime): ScanOptio
       ? { probeCommonDkimSelectors: settings.probeCommonSelectors }
       : {}),
     deadlineMs: deadlineFor(settings),
+    ...(settings.blocklists ? { blocklists: settings.blocklists } : {}),
   };
 }
 

@@ -134,7 +134,7 @@ describe(parseScanArgs.name, () => {
       ]),
     ).toEqual([
       'not a domain name: "not_a domain"',
-      '--checks: unknown check "dnssec" (known: mx, spf, dkim, dmarc, mta_sts, tls_rpt, bimi)',
+      '--checks: unknown check "dnssec" (known: mx, spf, dkim, dmarc, mta_sts, tls_rpt, bimi, blocklist)',
       '--dkim-selector: not a valid selector: "bad selector"',
       '--fail-on: expected one of info, low, medium, high, critical, got "loud"',
       '--dns-transport: expected udp or tcp, got "quic"',

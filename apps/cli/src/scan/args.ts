@@ -5,13 +5,19 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  ALL_SCAN_CHECKS,
+  type BlocklistZone,
   normalizeScanDomain,
   normalizeSelector,
+  type ParsedBlocklists,
+  parseDomainBlocklists,
+  parseIpBlocklists,
   SCAN_CHECKS,
   type ScanCheckName,
   type Severity,
   severities,
 } from '@mailwarden/checks';
+import { parseIp } from '@mailwarden/core';
 import { type AllowList, type DnsServerAddress, parseAllowList, parseDnsServers } from '@mailwarden/net';
 import type { CliEnvironment } from '../config.ts';
 
@@ -43,6 +49,8 @@ export interface ScanSettings {
   dnsTimeoutMs: number;
   fetchTimeoutMs: number;
   concurrency: number;
+  /** The blocklist check's lists and declared sending IPs; null when the check is not run. */
+  blocklists: { ipLists: BlocklistZone[]; domainLists: BlocklistZone[]; sendingIps: string[] } | null;
 }
 
 export type ParsedScanArgs =
@@ -65,6 +73,9 @@ const options = {
   'allow-cidr': { type: 'string', multiple: true },
   'timeout-ms': { type: 'string' },
   concurrency: { type: 'string' },
+  'blocklist-ip': { type: 'string', multiple: true },
+  'blocklist-domain': { type: 'string', multiple: true },
+  'sending-ip': { type: 'string', multiple: true },
 } as const;
 
 /** Repeatable flags also take comma lists: `--checks spf,dmarc --checks mx`. */
@@ -80,10 +91,30 @@ function parseChecks(raw: string[], errors: string[]): ScanCheckName[] {
   const wanted = new Set<ScanCheckName>();
   for (const item of raw) {
     const name = item.toLowerCase().replace(/-/g, '_');
-    if ((SCAN_CHECKS as readonly string[]).includes(name)) wanted.add(name as ScanCheckName);
-    else errors.push(`--checks: unknown check ${JSON.stringify(item)} (known: ${SCAN_CHECKS.join(', ')})`);
+    if ((ALL_SCAN_CHECKS as readonly string[]).includes(name)) wanted.add(name as ScanCheckName);
+    else
+      errors.push(`--checks: unknown check ${JSON.stringify(item)} (known: ${ALL_SCAN_CHECKS.join(', ')})`);
   }
-  return SCAN_CHECKS.filter((c) => wanted.has(c));
+  return ALL_SCAN_CHECKS.filter((c) => wanted.has(c));
+}
+
+/**
+ * The lists of one kind: the flag (its values joined, as the format is a comma list), else the
+ * environment variable, else the default set (docs/blocklists.md).
+ */
+function blocklistsFrom(
+  flag: string,
+  values: readonly string[] | undefined,
+  envName: string,
+  envValue: string | undefined,
+  parse: (text: string) => ParsedBlocklists,
+  errors: string[],
+): BlocklistZone[] {
+  const given = values && values.length > 0;
+  const parsed = parse(given ? values.join(',') : (envValue ?? 'default'));
+  if (parsed.ok) return parsed.lists;
+  errors.push(...parsed.errors.map((e) => `${given ? flag : envName}: ${e}`));
+  return [];
 }
 
 function parseInteger(flag: string, raw: string | undefined, min: number, max: number, errors: string[]) {
@@ -180,6 +211,43 @@ export function parseScanArgs(args: readonly string[], env: CliEnvironment): Par
   if (values.concurrency !== undefined && file === null)
     errors.push('--concurrency applies to --file bulk scans');
 
+  // The blocklist check asks third parties, so it runs only when asked for: by a list flag, a
+  // declared sending IP, or --checks blocklist. BLOCKLISTS_* alone only says which lists.
+  const blocklistFlags =
+    (values['blocklist-ip']?.length ?? 0) +
+      (values['blocklist-domain']?.length ?? 0) +
+      (values['sending-ip']?.length ?? 0) >
+    0;
+  let blocklists: ScanSettings['blocklists'] = null;
+  if (blocklistFlags || checks.includes('blocklist')) {
+    const sendingIps: string[] = [];
+    for (const raw of listOf(values['sending-ip'])) {
+      if (parseIp(raw) === undefined) errors.push(`--sending-ip: not an IP address: ${JSON.stringify(raw)}`);
+      else if (!sendingIps.includes(raw)) sendingIps.push(raw);
+    }
+    blocklists = {
+      ipLists: blocklistsFrom(
+        '--blocklist-ip',
+        values['blocklist-ip'],
+        'BLOCKLISTS_IP',
+        env.blocklistsIp,
+        parseIpBlocklists,
+        errors,
+      ),
+      domainLists: blocklistsFrom(
+        '--blocklist-domain',
+        values['blocklist-domain'],
+        'BLOCKLISTS_DOMAIN',
+        env.blocklistsDomain,
+        parseDomainBlocklists,
+        errors,
+      ),
+      sendingIps,
+    };
+  }
+  const chosen: ScanCheckName[] = checks.length > 0 ? checks : [...SCAN_CHECKS];
+  if (blocklists && !chosen.includes('blocklist')) chosen.push('blocklist');
+
   if (errors.length > 0) return { kind: 'error', errors };
   return {
     kind: 'scan',
@@ -188,7 +256,7 @@ export function parseScanArgs(args: readonly string[], env: CliEnvironment): Par
       file,
       json: values.json === true,
       format,
-      checks: checks.length > 0 ? checks : [...SCAN_CHECKS],
+      checks: chosen,
       dkimSelectors,
       probeCommonSelectors: values['probe-common-selectors'],
       failOn,
@@ -199,6 +267,7 @@ export function parseScanArgs(args: readonly string[], env: CliEnvironment): Par
       dnsTimeoutMs: timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
       fetchTimeoutMs: timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
       concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+      blocklists,
     },
   };
 }
@@ -207,7 +276,8 @@ export const scanUsage = `Usage: mailwarden scan <domain> [options]
        mailwarden scan --file <domains.txt> [--format jsonl|csv] [options]
 
 Checks the mail security of a domain: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT and BIMI, with a
-posture score (docs/posture-score.md). Findings an admin can act on, grouped by check.
+posture score (docs/posture-score.md), and on request IP and domain blocklists (not scored).
+Findings an admin can act on, grouped by check.
 
 Output:
       --json                   One JSON document (the whole report) instead of text
@@ -218,9 +288,15 @@ Output:
                                (results that are unknown never trigger it)
 
 What to check:
-      --checks <list>          Only these: ${SCAN_CHECKS.join(',')} (repeatable, comma list)
+      --checks <list>          Only these: ${ALL_SCAN_CHECKS.join(',')} (repeatable, comma list)
       --dkim-selector <s>      A DKIM selector of the domain (repeatable, comma list)
       --probe-common-selectors Also try common DKIM selectors (default: only when none is given)
+
+Blocklists (not run unless one of these, or --checks blocklist, is given; docs/blocklists.md):
+      --blocklist-ip <lists>   DNSBL zones with optional code maps (else BLOCKLISTS_IP, else the default set);
+                               e.g. zen.spamhaus.org=127.0.0.2:SBL|127.0.0.4-127.0.0.7:XBL, or none
+      --blocklist-domain <l>   Domain blocklist zones, same format (else BLOCKLISTS_DOMAIN, else the default set)
+      --sending-ip <ip>        An address the domain sends from, checked besides the MX addresses (repeatable)
 
 Network:
       --dns-server <ip[:port]> Resolver to ask (repeatable, comma list; else DNS_SERVERS, else /etc/resolv.conf)

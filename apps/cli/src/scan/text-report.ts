@@ -20,6 +20,7 @@ export const CHECK_TITLES: Readonly<Record<ScanCheckName, string>> = {
   mta_sts: 'MTA-STS',
   tls_rpt: 'TLS-RPT',
   bimi: 'BIMI',
+  blocklist: 'Blocklists',
 };
 
 /** Evidence entries shown per finding, and characters per value: the JSON output has it all. */

@@ -1,7 +1,10 @@
 export {
+  ALL_SCAN_CHECKS,
   DEFAULT_SCAN_DEADLINE_MS,
   normalizeScanDomain,
+  OPTIONAL_SCAN_CHECKS,
   SCAN_CHECKS,
+  type ScanBlocklistOptions,
   type ScanCheckName,
   type ScanCheckResult,
   type ScanFailureFacts,

@@ -22,6 +22,9 @@ import type { Resolver } from '@mailwarden/core';
 import { type BimiFacts, checkBimi } from '../bimi/bimi.ts';
 import { candidateNames } from '../bimi/discovery.ts';
 import type { FetchOptions, FetchResult } from '../bimi/fetch.ts';
+import type { BlocklistFacts } from '../blocklist/blocklist.ts';
+import { type BlocklistZone, DEFAULT_DOMAIN_BLOCKLISTS, DEFAULT_IP_BLOCKLISTS } from '../blocklist/lists.ts';
+import { checkDomainBlocklists } from '../blocklist/subjects.ts';
 import { checkDkim, type DkimFacts } from '../dkim/dkim.ts';
 import { MAX_SELECTORS_PER_DOMAIN, normalizeSelector } from '../dkim/selectors.ts';
 import { checkDmarc, type DmarcFacts } from '../dmarc/dmarc.ts';
@@ -39,9 +42,23 @@ import { memoizeResolver } from '../shared/memo-resolver.ts';
 import { analyseSpf, type SpfFacts } from '../spf/analyse.ts';
 import { checkTlsRpt, type TlsRptFacts } from '../tls-rpt/tls-rpt.ts';
 
-/** The checks a scan runs, in report order. */
+/** The checks a scan runs by default, in report order. */
 export const SCAN_CHECKS = ['mx', 'spf', 'dkim', 'dmarc', 'mta_sts', 'tls_rpt', 'bimi'] as const;
-export type ScanCheckName = (typeof SCAN_CHECKS)[number] & CheckName;
+/**
+ * Checks a scan runs only when asked (`checks`, or `blocklists` given): blocklist queries go to
+ * third-party lists with their own usage terms, so a plain scan never sends them.
+ */
+export const OPTIONAL_SCAN_CHECKS = ['blocklist'] as const;
+/** Every check a scan knows, in report order. */
+export const ALL_SCAN_CHECKS = [...SCAN_CHECKS, ...OPTIONAL_SCAN_CHECKS] as const;
+export type ScanCheckName = (typeof ALL_SCAN_CHECKS)[number] & CheckName;
+
+/** The lists the blocklist check asks (lists.ts), and the sending IPs to check besides the MX addresses. */
+export interface ScanBlocklistOptions {
+  ipLists?: readonly BlocklistZone[];
+  domainLists?: readonly BlocklistZone[];
+  sendingIps?: readonly string[];
+}
 
 /** A scan that has not finished by then is cut short; its unfinished checks end as `unknown`. */
 export const DEFAULT_SCAN_DEADLINE_MS = 120_000;
@@ -70,8 +87,13 @@ export interface ScanOptions {
    * knows its selectors does not pay ~25 guesses per scan.
    */
   probeCommonDkimSelectors?: boolean;
-  /** Checks to run (default all). Dependencies run anyway but are only reported if asked for. */
+  /**
+   * Checks to run (default SCAN_CHECKS, plus `blocklist` when `blocklists` is given). Dependencies
+   * run anyway but are only reported if asked for.
+   */
   checks?: readonly ScanCheckName[];
+  /** Enables the blocklist check; lists left out are the default sets (DEFAULT_*_BLOCKLISTS). */
+  blocklists?: ScanBlocklistOptions;
   bimiSelector?: string;
   /** Default DEFAULT_SCAN_DEADLINE_MS. */
   deadlineMs?: number;
@@ -87,6 +109,7 @@ export type ScanCheckResult =
   | CheckResult<MtaStsFacts>
   | CheckResult<TlsRptFacts>
   | CheckResult<BimiFacts>
+  | CheckResult<BlocklistFacts>
   | CheckResult<ScanFailureFacts>;
 
 /** Facts of a check that did not finish: no verdict, and why. */
@@ -101,7 +124,7 @@ export interface ScanReport {
   startedAt: string;
   durationMs: number;
   checks: ScanCheckName[];
-  /** One result per check asked for, in SCAN_CHECKS order. */
+  /** One result per check asked for, in ALL_SCAN_CHECKS order. */
   results: ScanCheckResult[];
   posture: Posture;
   /** Distinct DNS questions this scan asked (answered from any cache or not). */
@@ -157,7 +180,9 @@ export async function scanDomain(domainInput: string, options: ScanOptions): Pro
   const started = (options.now ?? (() => new Date()))();
   const startedMs = performance.now();
   const wanted = new Set<ScanCheckName>(
-    options.checks && options.checks.length > 0 ? options.checks : SCAN_CHECKS,
+    options.checks && options.checks.length > 0
+      ? options.checks
+      : [...SCAN_CHECKS, ...(options.blocklists ? OPTIONAL_SCAN_CHECKS : [])],
   );
   const resolver = memoizeResolver(options.resolver);
   let fetches = 0;
@@ -250,8 +275,23 @@ export async function scanDomain(domainInput: string, options: ScanOptions): Pro
     );
   }
 
+  if (wanted.has('blocklist')) {
+    const lists = options.blocklists ?? {};
+    running.set(
+      'blocklist',
+      guarded('blocklist', domain, () =>
+        checkDomainBlocklists(domain, {
+          resolver,
+          ipLists: lists.ipLists ?? DEFAULT_IP_BLOCKLISTS,
+          domainLists: lists.domainLists ?? DEFAULT_DOMAIN_BLOCKLISTS,
+          ...(lists.sendingIps ? { sendingIps: lists.sendingIps } : {}),
+        }),
+      ),
+    );
+  }
+
   const deadlineMs = options.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS;
-  const checks = SCAN_CHECKS.filter((c) => wanted.has(c));
+  const checks = ALL_SCAN_CHECKS.filter((c) => wanted.has(c));
   const results = await withDeadline(checks, running, domain, deadlineMs);
   return {
     domain,
