@@ -395,14 +395,12 @@ export function createFindingsService(deps: { db: Database; clock: Clock }) {
           .orderBy(asc(postureHistory.recordedAt)),
       );
       for (const r of rows)
-        map
-          .get(r.domainId)
-          ?.push({
-            recordedAt: r.recordedAt.toISOString(),
-            score: r.score,
-            grade: r.grade,
-            partial: r.partial,
-          });
+        map.get(r.domainId)?.push({
+          recordedAt: r.recordedAt.toISOString(),
+          score: r.score,
+          grade: r.grade,
+          partial: r.partial,
+        });
       return map;
     },
 

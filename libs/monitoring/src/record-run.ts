@@ -207,7 +207,16 @@ async function recordInTx(
           openedAt: now,
           lastSeenAt: now,
         });
-        events.push(openedEvent(domainRef, id, finding, false, findingSuppression(finding.severity)));
+        events.push(
+          openedEvent(
+            domainRef,
+            { id, check: result.check, firstSeenAt: now },
+            finding,
+            now,
+            false,
+            findingSuppression(finding.severity),
+          ),
+        );
       } else if (row.state === 'resolved') {
         await tx
           .update(findings)
@@ -300,8 +309,13 @@ async function recordInTx(
           domain: domainRef,
           check: result.check,
           family: outcome.family,
+          reason: unknownReason(result),
+          detail: `${streak} runs in a row without an answer`,
           consecutiveRuns: streak,
-          facts: clipEvidence((result.facts ?? {}) as Record<string, unknown>),
+          since: (previous?.status && isUnknown(previous.status as CheckStatus)
+            ? previous.updatedAt
+            : now
+          ).toISOString(),
         },
         suppressed: inMaintenance ? 'maintenance' : null,
       });
@@ -358,7 +372,7 @@ async function recordInTx(
       events.push({
         type: 'domain.verified',
         severity: 'info',
-        payload: { domain: domainRef, verifiedAt: now.toISOString() },
+        payload: { domain: domainRef, verifiedAt: now.toISOString(), method: 'dns_txt' },
         suppressed: null,
       });
     }
@@ -404,10 +418,12 @@ function gradeOrder(grade: string): number {
   return GRADES.indexOf(grade);
 }
 
+/** The payload shapes are those of libs/alerts (`EventDataMap`), which re-picks them on dispatch. */
 function openedEvent(
   domain: { id: string; name: string },
-  findingId: string,
+  row: { id: string; check: string; firstSeenAt: Date },
   finding: Finding,
+  now: Date,
   reopened: boolean,
   suppressed: string | null,
 ): EventDraft {
@@ -417,17 +433,29 @@ function openedEvent(
     payload: {
       domain,
       finding: {
-        id: findingId,
+        id: row.id,
         code: finding.code,
+        check: row.check,
         severity: finding.severity,
         subject: finding.subject,
         message: finding.message,
         evidence: clipEvidence(finding.evidence),
+        firstSeenAt: row.firstSeenAt.toISOString(),
+        lastSeenAt: now.toISOString(),
+        resolvedAt: null,
       },
       reopened,
     },
     suppressed,
   };
+}
+
+/** The first stable reason a result gives for having no verdict (facts of unknown results carry one). */
+function unknownReason(result: CheckResult<unknown>): string {
+  const facts = (result.facts ?? {}) as Record<string, unknown>;
+  for (const key of ['reason', 'failure', 'unknownReason'])
+    if (typeof facts[key] === 'string') return facts[key] as string;
+  return 'unknown';
 }
 
 function postureEvent(
@@ -443,8 +471,8 @@ function postureEvent(
     severity: type === 'posture.degraded' ? 'medium' : 'info',
     payload: {
       domain,
-      before: { score: beforeScore, grade: beforeGrade },
-      after: { score: posture.score, grade: posture.grade },
+      previous: { score: beforeScore, grade: beforeGrade, partial: false },
+      current: { score: posture.score, grade: posture.grade, partial: posture.partial },
       cappedBy: posture.cappedBy,
     },
     suppressed: inMaintenance ? 'maintenance' : null,

@@ -1,0 +1,220 @@
+/**
+ * Issue 5 benchmarks (a) and (b).
+ *
+ * (a) Sweep. DOMAINS generated domains (MX + A, SPF, DMARC; spread over TENANTS tenants) are served
+ *     by the loopback DNS server. Baseline: the raw scan rate of the same engine — the worker's DNS
+ *     family runner called directly, CONCURRENCY at once, with a fresh DNS client. Candidate: the
+ *     product path — domains in Postgres, the scheduler tick (every second) reading them through
+ *     `mailwarden_due_checks`, BullMQ jobs in Redis, the worker running the same runner and storing
+ *     each run (run row, findings diff, check states, posture history, schedule, outbox events) in
+ *     one transaction per tenant. Rate = domains / seconds from the worker's start to the last run
+ *     stored. Target >= 0.6x.
+ *
+ * (b) Webhook latency. One endpoint on a local HTTP receiver; events are committed to the outbox at
+ *     EVENTS_PER_SECOND and handed to the worker as the product does (dispatch job after commit).
+ *     Figure: p50/p99 from commit to the signed request arriving. Target p99 < 1 s. Printed as a
+ *     ratio against the 1 s budget.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createWebhooksService } from '@mailwarden/alerts';
+import { createLogger, createSecretBox, systemClock, uuidv7 } from '@mailwarden/core';
+import { createDatabase, createPool, schema, withTenant } from '@mailwarden/db';
+import { createDnsFamilyRunner } from '@mailwarden/monitoring';
+import { createDnsClient, parseAllowList } from '@mailwarden/net';
+import { allQueueNames, createRedisConnection, queueNames } from '@mailwarden/queue';
+import { Queue } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import { loadWorkerConfig } from '../apps/worker/src/config.ts';
+import { buildWorker } from '../apps/worker/src/worker.ts';
+import type { Zones } from '../libs/testing/src/dns-server/fixtures.ts';
+import { startDnsServer } from '../libs/testing/src/dns-server/index.ts';
+import { createBenchDatabase } from './lib/auth-fixture.ts';
+import { printFigure, printRatio } from './lib/report.ts';
+
+const DOMAINS = Number(process.env.BENCH_SWEEP_DOMAINS ?? 10_000);
+const TENANTS = 10;
+const CONCURRENCY = 64;
+const EVENTS_PER_SECOND = 100;
+const EVENT_SECONDS = 10;
+const ENCRYPTION_KEY = Buffer.alloc(32, 5).toString('base64');
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+function zones(count: number): Zones {
+  const records: Record<string, Record<string, unknown>> = {};
+  for (let i = 0; i < count; i++) {
+    const d = `d${i}`;
+    records[d] = { MX: [{ preference: 10, exchange: `mx.${d}.sweep.test` }], TXT: ['v=spf1 ip4:192.0.2.0/24 -all'] };
+    records[`mx.${d}`] = { A: [`192.0.2.${(i % 250) + 1}`] };
+    records[`_dmarc.${d}`] = { TXT: [`v=DMARC1; p=reject; rua=mailto:d@d${i}.sweep.test`] };
+  }
+  return {
+    'sweep.test': { records: records as never },
+    test: {},
+    '2.0.192.in-addr.arpa': {},
+  };
+}
+
+const names = Array.from({ length: DOMAINS }, (_, i) => `d${i}.sweep.test`);
+
+async function rawScanRate(dnsAddress: { host: string; port: number }): Promise<number> {
+  const client = createDnsClient({ servers: [dnsAddress], timeoutMs: 2_000 });
+  const allow = (parseAllowList('127.0.0.0/8') as { ok: true; allow: never }).allow;
+  const runner = createDnsFamilyRunner({ resolver: client, allow });
+  const options = { dkimSelectors: [], sendingIps: [], probeOptions: {} };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        await runner.run(name, options);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  client.close();
+  return names.length / seconds;
+}
+
+async function main() {
+  const dns = await startDnsServer({ host: '127.79.0.53', zones: zones(DOMAINS), logQueries: false });
+  const bench = await createBenchDatabase();
+  const pool = createPool(bench.appUrl, { max: 20 });
+  const db = createDatabase(pool);
+  const prefix = `bench-sweep-${process.pid}`;
+  const redis = createRedisConnection(REDIS_URL, 'producer');
+  try {
+    // Warm the JIT and the server on a slice, then the baseline.
+    const baseline = await rawScanRate({ host: dns.host, port: dns.port });
+
+    // Domains in Postgres, as POST /v1/domains leaves them (schedules due now).
+    const tenantIds: string[] = [];
+    for (let t = 0; t < TENANTS; t++) {
+      const tenantId = uuidv7();
+      tenantIds.push(tenantId);
+      await withTenant(db, tenantId, async (tx) => {
+        await tx.insert(schema.tenants).values({ id: tenantId, name: `bench ${t}` });
+        const slice = names.filter((_, i) => i % TENANTS === t);
+        for (let i = 0; i < slice.length; i += 1000) {
+          const rows = slice.slice(i, i + 1000).map((name) => ({ id: uuidv7(), tenantId, name, verificationToken: 'x' }));
+          await tx.insert(schema.domains).values(rows);
+          await tx.insert(schema.domainSchedules).values(
+            rows.map((r) => ({ tenantId, domainId: r.id, family: 'dns' as const, intervalSeconds: 3600, nextRunAt: new Date() })),
+          );
+        }
+      });
+    }
+
+    const config = loadWorkerConfig({
+      MAILWARDEN_ENV: 'development',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: bench.appUrl,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      WORKER_HTTP_PORT: '0',
+      DNS_SERVERS: dns.address,
+      DNS_TIMEOUT_MS: '2000',
+      PROBE_ALLOW_CIDRS: '127.0.0.0/8',
+      SCHEDULER_TICK_MS: '1000',
+      CHECKS_DNS_CONCURRENCY: String(CONCURRENCY),
+      ENCRYPTION_KEY,
+    });
+    const worker = buildWorker(config, {
+      logger: createLogger('silent', 'bench'),
+      pool,
+      createConnection: (role) => createRedisConnection(REDIS_URL, role),
+    });
+    const started = performance.now();
+    await worker.start();
+    let stored = 0;
+    while (stored < DOMAINS) {
+      await new Promise((r) => setTimeout(r, 250));
+      stored = 0;
+      for (const tenantId of tenantIds) {
+        const rows = await withTenant(db, tenantId, (tx) => tx.execute(sql`select count(*)::int as n from check_runs`));
+        stored += (rows.rows[0] as { n: number }).n;
+      }
+    }
+    const pipelineRate = DOMAINS / ((performance.now() - started) / 1000);
+    printRatio({
+      bench: 'monitoring-sweep',
+      metric: 'pipeline_vs_raw_scan',
+      candidate: pipelineRate,
+      baseline,
+      unit: 'domains/s',
+      better: 'higher',
+      target: 0.6,
+    });
+
+    // (b) Event committed -> signed webhook received.
+    const arrivals = new Map<string, number>();
+    const receiver = createServer((req, res) => {
+      const id = String(req.headers['webhook-id']);
+      req.resume();
+      req.on('end', () => {
+        arrivals.set(id, performance.now());
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.79.0.80', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    const tenantId = tenantIds[0]!;
+    const webhooks = createWebhooksService({
+      db,
+      clock: systemClock,
+      box: createSecretBox(Buffer.from(ENCRYPTION_KEY, 'base64')),
+      runtime: { resolver: createDnsClient({ servers: [{ host: dns.host, port: dns.port }] }), allow: config.PROBE_ALLOW_CIDRS },
+    });
+    await webhooks.create(tenantId, { format: 'standard', target: `http://127.79.0.80:${port}/hook`, events: ['webhook.test'] });
+    const committed = new Map<string, number>();
+    const total = EVENTS_PER_SECOND * EVENT_SECONDS;
+    const sendStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = sendStart + (i * 1000) / EVENTS_PER_SECOND;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const eventId = uuidv7();
+      await withTenant(db, tenantId, (tx) =>
+        tx.insert(schema.monitoringEvents).values({
+          id: eventId,
+          tenantId,
+          type: 'webhook.test',
+          severity: 'info',
+          payload: { endpoint: { id: eventId, displayTarget: 'bench', format: 'standard' }, message: `event ${i}` },
+          occurredAt: new Date(),
+        }),
+      );
+      committed.set(eventId, performance.now());
+      void worker.producer.enqueue(queueNames.webhooks, 'dispatch-event', { tenantId, eventId }, { jobId: `evt.${eventId}` });
+    }
+    const deadline = performance.now() + 30_000;
+    while (arrivals.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const { encodeId } = await import('@mailwarden/core');
+    const latencies = [...committed].map(([id, at]) => (arrivals.get(encodeId('evt', id)) ?? Number.POSITIVE_INFINITY) - at).sort((a, b) => a - b);
+    const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+    printFigure('monitoring-sweep', 'webhook_p50_ms', p(0.5), 'ms');
+    printFigure('monitoring-sweep', 'webhook_p99_ms', p(0.99), 'ms');
+    printFigure('monitoring-sweep', 'webhooks_received', arrivals.size, `of ${total}`);
+    printRatio({
+      bench: 'monitoring-sweep',
+      metric: 'webhook_p99_vs_1s_budget',
+      candidate: p(0.99),
+      baseline: 1000,
+      unit: 'ms',
+      better: 'lower',
+      target: 1,
+    });
+    receiver.close();
+    await worker.stop();
+  } finally {
+    for (const name of allQueueNames) await new Queue(name, { connection: redis, prefix }).obliterate({ force: true }).catch(() => {});
+    await redis.quit();
+    await pool.end();
+    await bench.drop();
+    await dns.close();
+  }
+}
+
+await main();
+process.exit(0);
