@@ -10,8 +10,8 @@ import type { CheckResult, Finding, Posture, Severity } from '@mailwarden/checks
 import { severityRank } from '@mailwarden/checks';
 import { uuidv7 } from '@mailwarden/core';
 import { type CheckFamily, type Database, type EventType, schema, type Tx, withTenant } from '@mailwarden/db';
-import { and, eq, gt, isNull, lte, or } from 'drizzle-orm';
-import { nextRunAt } from './families.ts';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { jitterFraction } from './families.ts';
 import { findingFingerprint } from './fingerprint.ts';
 
 /** Two runs in a row that could not reach a verdict make an unknown worth an alert (issue 5 §4). */
@@ -131,26 +131,14 @@ async function recordInTx(
     .returning({ id: checkRuns.id });
   if (inserted.length === 0) return { stored: false, eventIds: [] };
 
-  const settings = await tx
-    .select({ alertThreshold: schema.tenantSettings.alertThreshold })
-    .from(schema.tenantSettings)
-    .where(eq(schema.tenantSettings.tenantId, target.tenantId));
-  const threshold: Severity = domain.alertThreshold ?? settings[0]?.alertThreshold ?? 'medium';
-  const windows = await tx
-    .select({ id: schema.maintenanceWindows.id })
-    .from(schema.maintenanceWindows)
-    .where(
-      and(
-        lte(schema.maintenanceWindows.startsAt, now),
-        gt(schema.maintenanceWindows.endsAt, now),
-        or(
-          isNull(schema.maintenanceWindows.domainId),
-          eq(schema.maintenanceWindows.domainId, target.domainId),
-        ),
-      ),
-    )
-    .limit(1);
-  const inMaintenance = windows.length > 0;
+  // Threshold and maintenance in one round trip (the run's transaction holds few statements).
+  const context = await tx.execute<{ tenant_threshold: Severity | null; in_maintenance: boolean }>(sql`
+    select (select alert_threshold from tenant_settings where tenant_id = ${target.tenantId}) as tenant_threshold,
+           exists(select 1 from maintenance_windows
+                   where starts_at <= ${now.toISOString()}::timestamptz and ends_at > ${now.toISOString()}::timestamptz
+                     and (domain_id is null or domain_id = ${target.domainId})) as in_maintenance`);
+  const threshold: Severity = domain.alertThreshold ?? context.rows[0]?.tenant_threshold ?? 'medium';
+  const inMaintenance = context.rows[0]?.in_maintenance === true;
   const events: EventDraft[] = [];
   const domainRef = { id: target.domainId, name: domain.name };
 
@@ -180,6 +168,8 @@ async function recordInTx(
     return null;
   }
 
+  const newRows: (typeof findings.$inferInsert)[] = [];
+  const stillOpen: string[] = [];
   for (const result of outcome.results) {
     for (const finding of result.findings) {
       if (isLookupUnknown(finding)) continue;
@@ -190,7 +180,7 @@ async function recordInTx(
       const evidence = clipEvidence(finding.evidence);
       if (!row) {
         const id = uuidv7(now.getTime());
-        await tx.insert(findings).values({
+        newRows.push({
           id,
           tenantId: target.tenantId,
           domainId: target.domainId,
@@ -237,23 +227,46 @@ async function recordInTx(
         events.push(
           openedEvent(
             domainRef,
-            row.id,
+            { id: row.id, check: row.check, firstSeenAt: row.firstSeenAt },
             finding,
+            now,
             true,
             findingSuppression(finding.severity, { ...row, acknowledgedAt: null }),
           ),
         );
-      } else {
+      } else if (
+        row.severity !== finding.severity ||
+        row.message !== finding.message ||
+        JSON.stringify(row.evidence) !== JSON.stringify(evidence)
+      ) {
         await tx
           .update(findings)
           .set({ lastSeenAt: now, severity: finding.severity, message: finding.message, evidence })
           .where(eq(findings.id, row.id));
+      } else {
+        stillOpen.push(row.id);
       }
     }
   }
-  for (const row of existing) {
-    if (row.state !== 'open' || seen.has(row.fingerprint) || !answeredChecks.has(row.check)) continue;
-    await tx.update(findings).set({ state: 'resolved', resolvedAt: now }).where(eq(findings.id, row.id));
+  if (newRows.length > 0) await tx.insert(findings).values(newRows);
+  // Unchanged open findings: one statement for all of them (the common case of a steady domain).
+  if (stillOpen.length > 0)
+    await tx.update(findings).set({ lastSeenAt: now }).where(inArray(findings.id, stillOpen));
+  const resolvedRows = existing.filter(
+    (row) => row.state === 'open' && !seen.has(row.fingerprint) && answeredChecks.has(row.check),
+  );
+  if (resolvedRows.length > 0) {
+    await tx
+      .update(findings)
+      .set({ state: 'resolved', resolvedAt: now })
+      .where(
+        inArray(
+          findings.id,
+          resolvedRows.map((r) => r.id),
+        ),
+      );
+  }
+  for (const row of resolvedRows) {
     events.push({
       type: 'finding.resolved',
       severity: row.severity,
@@ -262,9 +275,14 @@ async function recordInTx(
         finding: {
           id: row.id,
           code: row.code,
+          check: row.check,
           severity: row.severity,
           subject: row.subject,
           message: row.message,
+          evidence: row.evidence,
+          firstSeenAt: row.firstSeenAt.toISOString(),
+          lastSeenAt: row.lastSeenAt.toISOString(),
+          resolvedAt: now.toISOString(),
         },
         openedAt: row.openedAt.toISOString(),
       },
@@ -275,32 +293,22 @@ async function recordInTx(
   // Unknown streaks per check: the second unknown in a row is confirmed and alerts once.
   const states = await tx.select().from(checkStates).where(eq(checkStates.domainId, target.domainId));
   const stateByCheck = new Map(states.map((s) => [s.check, s]));
+  const stateRows: (typeof checkStates.$inferInsert)[] = [];
   for (const result of outcome.results) {
     const status = result.status as CheckStatus;
     const previous = stateByCheck.get(result.check);
     const unknown = isUnknown(status);
     const streak = unknown ? (previous?.consecutiveUnknown ?? 0) + 1 : 0;
     const report = unknown && streak >= untestableAfterRuns && !previous?.untestableReported;
-    await tx
-      .insert(checkStates)
-      .values({
-        tenantId: target.tenantId,
-        domainId: target.domainId,
-        check: result.check,
-        status,
-        consecutiveUnknown: streak,
-        untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
-        updatedAt: now,
-      })
-      .onConflictDoUpdate({
-        target: [checkStates.domainId, checkStates.check],
-        set: {
-          status,
-          consecutiveUnknown: streak,
-          untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
-          updatedAt: now,
-        },
-      });
+    stateRows.push({
+      tenantId: target.tenantId,
+      domainId: target.domainId,
+      check: result.check,
+      status,
+      consecutiveUnknown: streak,
+      untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
+      updatedAt: now,
+    });
     if (report) {
       events.push({
         type: 'check.untestable',
@@ -320,6 +328,21 @@ async function recordInTx(
         suppressed: inMaintenance ? 'maintenance' : null,
       });
     }
+  }
+
+  if (stateRows.length > 0) {
+    await tx
+      .insert(checkStates)
+      .values(stateRows)
+      .onConflictDoUpdate({
+        target: [checkStates.domainId, checkStates.check],
+        set: {
+          status: sql`excluded.status`,
+          consecutiveUnknown: sql`excluded.consecutive_unknown`,
+          untestableReported: sql`excluded.untestable_reported`,
+          updatedAt: sql`excluded.updated_at`,
+        },
+      });
   }
 
   // Posture: history on every scored run; events only when complete and moved enough.
@@ -379,16 +402,15 @@ async function recordInTx(
   }
   await tx.update(domains).set(domainUpdate).where(eq(domains.id, target.domainId));
 
-  const [schedule] = await tx
-    .select({ intervalSeconds: domainSchedules.intervalSeconds })
-    .from(domainSchedules)
+  // Next slot: interval ±10 % jitter (families.ts), computed in the one UPDATE.
+  const jitter = (random() * 2 - 1) * jitterFraction;
+  await tx
+    .update(domainSchedules)
+    .set({
+      lastRunAt: now,
+      nextRunAt: sql`${now.toISOString()}::timestamptz + make_interval(secs => ${domainSchedules.intervalSeconds} * ${1 + jitter}::float8)`,
+    })
     .where(and(eq(domainSchedules.domainId, target.domainId), eq(domainSchedules.family, outcome.family)));
-  if (schedule) {
-    await tx
-      .update(domainSchedules)
-      .set({ lastRunAt: now, nextRunAt: nextRunAt(now, schedule.intervalSeconds, random) })
-      .where(and(eq(domainSchedules.domainId, target.domainId), eq(domainSchedules.family, outcome.family)));
-  }
 
   const eventIds: string[] = [];
   if (events.length > 0) {

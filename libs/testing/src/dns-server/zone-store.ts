@@ -5,6 +5,7 @@
  * §3.1.4.1) and CNAME chasing across the zones this server holds.
  */
 import type { RecordType } from '@mailwarden/core';
+import { DenialIndex } from './denial-proofs.ts';
 import type { FixtureRRset, FixtureValue, ZoneSpec } from './fixtures.ts';
 import { canonicalName, encodeRdata, encodeRr, TYPE_CODES, typeCode } from './rr-wire.ts';
 
@@ -29,6 +30,8 @@ interface Zone {
   nodes: Map<string, StoredNode>;
   /** Names that exist only because something below them does (RFC 8020 §2). */
   emptyNonTerminals: Set<string>;
+  /** NSEC/NSEC3 proofs for signed zones, rebuilt lazily after a change. */
+  denial: DenialIndex | null;
 }
 
 export interface LookupResult {
@@ -73,6 +76,7 @@ export class ZoneStore {
       authenticData: spec.authenticData ?? false,
       nodes: new Map(),
       emptyNonTerminals: new Set(),
+      denial: null,
     };
     this.zones.set(apex, zone);
     const soa = spec.soa ?? {};
@@ -144,23 +148,42 @@ export class ZoneStore {
         return result;
       }
       result.authenticData = zone.authenticData;
-      const node = zone.nodes.get(name) ?? this.wildcardFor(zone, name);
+      const exact = zone.nodes.get(name);
+      const wildcard = exact ? undefined : this.wildcardFor(zone, name);
+      const node = exact ?? wildcard?.node;
       if (!node) {
-        result.rcode = zone.emptyNonTerminals.has(name) ? RCODE_NOERROR : RCODE_NXDOMAIN;
+        const ent = zone.emptyNonTerminals.has(name);
+        result.rcode = ent ? RCODE_NOERROR : RCODE_NXDOMAIN;
         this.addNegative(result, zone, null, dnssecOk);
+        if (dnssecOk) {
+          const denial = this.denialOf(zone);
+          this.addProof(result, ent ? denial.nodata(name, false) : denial.nxdomain(name));
+        }
         return result;
       }
       const rrset = node.get(qtype);
       if (rrset) {
         this.addRRset(result.answer, node, rrset, dnssecOk);
+        if (dnssecOk && wildcard)
+          this.addProof(result, this.denialOf(zone).wildcardAnswer(name, wildcard.encloser));
         return result;
       }
       const cname = node.get(CNAME);
       if (!cname || qtype === CNAME) {
-        this.addNegative(result, zone, node, dnssecOk);
+        // A wildcard's own NSEC keeps its own owner (RFC 4035 §3.1.3.4), so it is not synthesised.
+        this.addNegative(result, zone, wildcard ? null : node, dnssecOk);
+        if (dnssecOk) {
+          const denial = this.denialOf(zone);
+          this.addProof(
+            result,
+            wildcard ? denial.wildcardNodata(name, wildcard.encloser) : denial.nodata(name, node.has(NSEC)),
+          );
+        }
         return result;
       }
       this.addRRset(result.answer, node, cname, dnssecOk);
+      if (dnssecOk && wildcard)
+        this.addProof(result, this.denialOf(zone).wildcardAnswer(name, wildcard.encloser));
       seen.add(name);
       const target = readTarget(cname);
       if (seen.has(target) || !this.followCnames) return result;
@@ -204,6 +227,7 @@ export class ZoneStore {
   }
 
   private reindex(zone: Zone): void {
+    zone.denial = null;
     zone.emptyNonTerminals.clear();
     for (const name of zone.nodes.keys()) {
       for (let p = parentOf(name); p !== null && p !== zone.apex && isWithin(p, zone.apex); p = parentOf(p)) {
@@ -229,8 +253,22 @@ export class ZoneStore {
     return zone;
   }
 
+  private denialOf(zone: Zone): DenialIndex {
+    zone.denial ??= new DenialIndex(
+      zone.apex,
+      zone.nodes,
+      (n) => n === zone.apex || zone.nodes.has(n) || zone.emptyNonTerminals.has(n),
+    );
+    return zone.denial;
+  }
+
+  /** Proof records go to the authority section once each (a record may serve two roles). */
+  private addProof(result: LookupResult, wires: Buffer[]): void {
+    for (const wire of wires) if (!result.authority.includes(wire)) result.authority.push(wire);
+  }
+
   /** RFC 4592 §3.3.1: only a name that does not exist can be synthesised from `*.<closest encloser>`. */
-  private wildcardFor(zone: Zone, name: string): StoredNode | undefined {
+  private wildcardFor(zone: Zone, name: string): { node: StoredNode; encloser: string } | undefined {
     if (zone.emptyNonTerminals.has(name)) return undefined;
     for (let p = parentOf(name); p !== null && isWithin(p, zone.apex); p = parentOf(p)) {
       if (zone.nodes.has(p) || zone.emptyNonTerminals.has(p) || p === zone.apex) {
@@ -245,7 +283,7 @@ export class ZoneStore {
             rrs: set.rrs.map((rr) => ({ ...rr, wire: encodeRr(name, code, set.ttl, rr.rdata) })),
           });
         }
-        return synthesised;
+        return { node: synthesised, encloser: p };
       }
     }
     return undefined;
