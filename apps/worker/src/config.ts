@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { blocklistsVariable, parseTrustAnchors, type TrustAnchor } from '@mailwarden/checks';
 import {
   bool,
   type ConfigOf,
@@ -25,6 +27,19 @@ const queuePrefix: VariableSpec<string> = {
   parse(raw) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new Error('must be 1-64 letters, digits, "-" or "_"');
     return raw;
+  },
+};
+
+/** DS/DNSKEY trust anchors (presentation format); unset: the IANA root anchors built into the validator. */
+const trustAnchors: VariableSpec<TrustAnchor[] | null> = {
+  description: 'file of DNSSEC trust anchors (DS or DNSKEY records)',
+  fallback: null,
+  parse(raw) {
+    const parsed = parseTrustAnchors(readFileSync(raw, 'utf8'));
+    if (parsed.errors.length > 0)
+      throw new Error(parsed.errors.map((e) => `line ${e.line}: ${e.message}`).join('; '));
+    if (parsed.anchors.length === 0) throw new Error('holds no trust anchor');
+    return parsed.anchors;
   },
 };
 
@@ -56,6 +71,14 @@ const schema = {
   CHECKS_TLS_CONCURRENCY: int('MX probe jobs at once', { min: 1, max: 256 }, 8),
   CHECKS_BLOCKLIST_CONCURRENCY: int('blocklist check jobs at once', { min: 1, max: 1024 }, 32),
   WEBHOOK_CONCURRENCY: int('webhook deliveries at once', { min: 1, max: 1024 }, 32),
+  // Report parses are CPU and memory heavy: few at once, each in a worker thread of bounded heap.
+  REPORT_CONCURRENCY: int('report parse jobs at once', { min: 1, max: 64 }, 2),
+  REPORT_PARSE_HEAP_MB: int('heap limit of one report parser thread (MiB)', { min: 32, max: 4_096 }, 256),
+  REPORT_PARSE_TIMEOUT_MS: int(
+    'wall-clock limit of one report parse',
+    { min: 1_000, max: 3_600_000 },
+    120_000,
+  ),
   SCHEDULER_TICK_MS: int('how often due checks are enqueued', { min: 1_000, max: 600_000 }, 15_000),
   OUTBOX_SWEEP_MS: int(
     'how often lost events and deliveries are looked for',
@@ -65,6 +88,10 @@ const schema = {
   DNS_TIMEOUT_MS: int('per-attempt DNS timeout', { min: 50, max: 30_000 }, 2_000),
   FETCH_TIMEOUT_MS: int('timeout of MTA-STS and BIMI fetches', { min: 100, max: 60_000 }, 10_000),
   ...netVariables,
+  DNSSEC_TRUST_ANCHORS: trustAnchors,
+  DNSSEC_EXPIRING_DAYS: int('warn when an RRSIG expires within this many days', { min: 1, max: 60 }, 7),
+  BLOCKLISTS_IP: blocklistsVariable('ip'),
+  BLOCKLISTS_DOMAIN: blocklistsVariable('domain'),
   ...encryptionVariables,
   PUBLIC_BASE_URL: str('public URL of the dashboard, for links in alerts; empty for none', ''),
   WEBHOOK_TIMEOUT_MS: int('timeout of one webhook delivery attempt', { min: 100, max: 60_000 }, 15_000),

@@ -165,6 +165,8 @@ describe('the monitoring pipeline', () => {
 
     // Break DMARC and scan now.
     dns.setRecords(`_dmarc.${apex}`, 'TXT', [`v=DMARC1; p=none; rua=mailto:d@${apex}`]);
+    // The worker's cache holds the old answer for its one-second TTL.
+    await new Promise((r) => setTimeout(r, 2_100));
     await enqueueChecks(worker.producer, await domains.scanNow(tenant.id, added.id));
     const opened = await waitFor('finding.opened dmarc.policy_none', () =>
       received.find((r) => r.type === 'finding.opened' && r.data.finding.code === 'dmarc.policy_none'),
@@ -176,7 +178,7 @@ describe('the monitoring pipeline', () => {
     // The receiver goes down; the fix is delivered once it is back (first retry after ~5 s).
     receiverStatus = 503;
     dns.setRecords(`_dmarc.${apex}`, 'TXT', [`v=DMARC1; p=reject; rua=mailto:d@${apex}`]);
-    await new Promise((r) => setTimeout(r, 1_100)); // a new slot: scan-now ids are per second
+    await new Promise((r) => setTimeout(r, 2_100)); // the cached answer expires; a new scan-now slot
     await enqueueChecks(worker.producer, await domains.scanNow(tenant.id, added.id));
     const failedAttempt = await waitFor('a failed attempt', async () => {
       const rows = await withTenant(db, tenant.id, (tx) =>

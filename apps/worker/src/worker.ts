@@ -2,7 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { type AlertMailer, createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
 import { type Clock, createSecretBox, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, pingPool } from '@mailwarden/db';
-import { createDnsFamilyRunner, type FamilyRunners } from '@mailwarden/monitoring';
+import {
+  createBlocklistFamilyRunner,
+  createDnsFamilyRunner,
+  createDnssecFamilyRunner,
+  type FamilyRunners,
+} from '@mailwarden/monitoring';
 import { createDnsClient } from '@mailwarden/net';
 import {
   allQueueNames,
@@ -91,6 +96,16 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       ca: config.TLS_EXTRA_CA_FILE,
       fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
     }),
+    dnssec: createDnssecFamilyRunner({
+      resolver: dns,
+      ...(config.DNSSEC_TRUST_ANCHORS ? { trustAnchors: config.DNSSEC_TRUST_ANCHORS } : {}),
+      expiringDays: config.DNSSEC_EXPIRING_DAYS,
+    }),
+    blocklist: createBlocklistFamilyRunner({
+      resolver: dns,
+      ipLists: config.BLOCKLISTS_IP,
+      domainLists: config.BLOCKLISTS_DOMAIN,
+    }),
   };
   const webhooks: WebhooksService = createWebhooksService({
     db,
@@ -106,13 +121,23 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       ...(deps.mailer ? { mailer: deps.mailer } : {}),
     },
   });
-  const processors = createProcessors({ clock, db, producer, runners, webhooks });
+  const processors = createProcessors({
+    clock,
+    db,
+    producer,
+    runners,
+    webhooks,
+    reports: {
+      parserThread: { maxHeapMb: config.REPORT_PARSE_HEAP_MB, timeoutMs: config.REPORT_PARSE_TIMEOUT_MS },
+    },
+  });
   const concurrencyOf: Partial<Record<QueueName, number>> = {
     [queueNames.checksDns]: config.CHECKS_DNS_CONCURRENCY,
     [queueNames.checksDnssec]: config.CHECKS_DNSSEC_CONCURRENCY,
     [queueNames.checksTls]: config.CHECKS_TLS_CONCURRENCY,
     [queueNames.checksBlocklist]: config.CHECKS_BLOCKLIST_CONCURRENCY,
     [queueNames.webhooks]: config.WEBHOOK_CONCURRENCY,
+    [queueNames.reports]: config.REPORT_CONCURRENCY,
     [queueNames.scheduler]: 1,
   };
   const workerConnection = deps.createConnection('worker');

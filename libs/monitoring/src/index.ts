@@ -3,6 +3,7 @@ export * from './families.ts';
 export * from './findings.service.ts';
 export * from './fingerprint.ts';
 export * from './record-run.ts';
+export * from './reports/index.ts';
 export * from './run-check-job.ts';
 export * from './runners.ts';
 export * from './scheduler.ts';

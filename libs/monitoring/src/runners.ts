@@ -5,12 +5,18 @@
  * The DNSSEC, TLS and blocklist families plug in here as their checks land.
  */
 import {
+  type BlocklistZone,
   type CheckResult,
+  checkDane,
+  checkDnssec,
+  checkDomainBlocklists,
+  createDnssecValidator,
   MTA_STS_MAX_POLICY_BYTES,
   type Posture,
   type ScanFetchPolicy,
   type ScanFetchResource,
   scanDomain,
+  type TrustAnchor,
 } from '@mailwarden/checks';
 import type { Resolver } from '@mailwarden/core';
 import type { CheckFamily, DomainProbeOptions } from '@mailwarden/db';
@@ -89,6 +95,70 @@ export function createDnsFamilyRunner(settings: CheckRuntimeSettings): FamilyRun
         readVerificationTxt(settings.resolver, name),
       ]);
       return { results: report.results as CheckResult<unknown>[], posture: report.posture, verificationTxt };
+    },
+  };
+}
+
+/** The exchanges of a domain's MX RRset (lower case, no root dot), or undefined when DNS failed. */
+async function mxHostsOf(resolver: Resolver, name: string): Promise<string[] | undefined> {
+  const mx = await resolver.query(name, 'MX');
+  if (mx.status === 'unknown') return undefined;
+  if (mx.status !== 'answer') return [];
+  return [
+    ...new Set(mx.records.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((h) => h !== '')),
+  ];
+}
+
+export interface DnssecRunnerSettings {
+  resolver: Resolver;
+  /** DNSSEC_TRUST_ANCHORS; default the IANA root anchors. */
+  trustAnchors?: readonly TrustAnchor[];
+  expiringDays?: number;
+}
+
+/**
+ * DNSSEC of the domain and of each MX host's zone, and DANE of each MX. One validator per process:
+ * its key, zone-cut and signature caches serve every domain (issue 7 §1).
+ */
+export function createDnssecFamilyRunner(settings: DnssecRunnerSettings): FamilyRunner {
+  const validator = createDnssecValidator(settings.resolver, {
+    ...(settings.trustAnchors ? { trustAnchors: settings.trustAnchors } : {}),
+  });
+  return {
+    optionsKey: () => '',
+    async run(name) {
+      const mxHosts = (await mxHostsOf(settings.resolver, name)) ?? [];
+      const [dnssec, dane] = await Promise.all([
+        checkDnssec(settings.resolver, name, {
+          mxHosts,
+          validator,
+          ...(settings.expiringDays !== undefined ? { expiringDays: settings.expiringDays } : {}),
+        }),
+        checkDane(settings.resolver, name, { mxHosts, validator }),
+      ]);
+      return { results: [dnssec, dane] as CheckResult<unknown>[] };
+    },
+  };
+}
+
+export interface BlocklistRunnerSettings {
+  resolver: Resolver;
+  ipLists: readonly BlocklistZone[];
+  domainLists: readonly BlocklistZone[];
+}
+
+/** Each MX address and declared sending IP on the IP lists; domain, MX and NS names on the domain lists. */
+export function createBlocklistFamilyRunner(settings: BlocklistRunnerSettings): FamilyRunner {
+  return {
+    optionsKey: (options) => [...options.sendingIps].sort().join(','),
+    async run(name, options) {
+      const result = await checkDomainBlocklists(name, {
+        resolver: settings.resolver,
+        ipLists: settings.ipLists,
+        domainLists: settings.domainLists,
+        sendingIps: options.sendingIps,
+      });
+      return { results: [result as CheckResult<unknown>] };
     },
   };
 }

@@ -6,6 +6,7 @@ import { type Producer, queueNames } from '@mailwarden/queue';
 import { createRunCheckProcessor } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
+import { createParseReportProcessor, type ReportProcessorDeps } from './reports.processor.ts';
 import { createPurgeProcessor, createSweepProcessor, createTickProcessor } from './scheduler.processor.ts';
 import { createDeliverProcessor, createDispatchProcessor } from './webhooks.processor.ts';
 
@@ -17,6 +18,8 @@ export interface ProcessorDeps {
   producer: Producer;
   runners: FamilyRunners;
   webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery'>;
+  /** Report parsing isolation and limits (issue 6). */
+  reports?: Pick<ReportProcessorDeps, 'parserThread' | 'reportLimits'>;
 }
 
 /** Registers one processor per queue and job name; add new job kinds here. */
@@ -37,5 +40,6 @@ export function createProcessors(deps: ProcessorDeps): ProcessorMap {
       'dispatch-event': createDispatchProcessor(deps),
       deliver: createDeliverProcessor(deps),
     },
+    [queueNames.reports]: { 'parse-report': createParseReportProcessor({ ...deps, ...deps.reports }) },
   };
 }

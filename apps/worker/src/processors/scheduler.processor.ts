@@ -4,6 +4,7 @@ import { runSchedulerTick } from '@mailwarden/monitoring';
 import { type Producer, queueNames } from '@mailwarden/queue';
 import { sql } from 'drizzle-orm';
 import type { JobProcessor } from './processor.ts';
+import { sweepPendingReports } from './reports.processor.ts';
 
 /** Events older than this without deliveries were missed by their enqueue-after-commit. */
 export const outboxGraceMs = 30_000;
@@ -54,8 +55,10 @@ export function createSweepProcessor(deps: SchedulerDeps): JobProcessor {
         jobId: `dlv.${r.delivery_id}.sweep.${Math.floor(now.getTime() / 60_000)}`,
       })),
     );
-    const found = { events: events.rows.length, deliveries: deliveries.rows.length };
-    if (found.events + found.deliveries > 0) log.info(found, 'outbox sweep re-enqueued lost work');
+    const reports = await sweepPendingReports(deps);
+    const found = { events: events.rows.length, deliveries: deliveries.rows.length, reports };
+    if (found.events + found.deliveries + found.reports > 0)
+      log.info(found, 'outbox sweep re-enqueued lost work');
     return found;
   };
 }

@@ -1,0 +1,4 @@
+export * from './analyse-tls.ts';
+export * from './certificate.ts';
+export * from './hostname.ts';
+export * from './tls-findings.ts';

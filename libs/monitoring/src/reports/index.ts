@@ -1,0 +1,3 @@
+export * from './ingest.ts';
+export * from './raw-reports.ts';
+export * from './reports.service.ts';

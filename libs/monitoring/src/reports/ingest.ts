@@ -1,0 +1,443 @@
+/**
+ * Turns one raw report into report rows (issue 6 §3). The whole input is read in ONE transaction:
+ * readReports ends the input on any error, the transaction rolls back, and the failure is recorded
+ * in a second one — so a parse that fails or is killed mid-way leaves no half-written report, and
+ * a redone job finds the raw report still pending and writes everything exactly once.
+ *
+ * Deduplication is the unique key of dmarc_reports (tenant, org, report id, policy domain, date
+ * range) and tls_reports (tenant, org, report id, date range): `insert … on conflict do nothing`.
+ * A second transaction inserting the same key waits for the first and then inserts nothing, so the
+ * same report sent twice at the same moment is stored once.
+ */
+import { type Clock, uuidv7 } from '@mailwarden/core';
+import { type Database, type RawReportState, schema, type Tx, withTenant } from '@mailwarden/db';
+import {
+  type AggregateRecord,
+  type AggregateReportHeader,
+  isReportParseError,
+  type ReadReportsOptions,
+  type ReportEvent,
+  type ReportLimits,
+  readReports,
+  recordAlignment,
+  reportDays,
+  splitIntoDailyBuckets,
+  type TlsReport,
+} from '@mailwarden/reports';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+
+/** Rows per multi-row INSERT: large enough to amortise the round trip, small enough for one packet. */
+export const rowBatchSize = 1_000;
+/** Parse attempts begun before a raw report is failed for good (it keeps killing its parser). */
+export const maxParseAttempts = 5;
+/** Stable code for a raw report given up on after `maxParseAttempts` unfinished parses. */
+export const ingestAbortedCode = 'report.ingest_aborted';
+
+export interface IngestOptions {
+  limits?: Partial<ReportLimits>;
+  /**
+   * The parser: readReports in this thread by default. The worker passes one that runs it in a
+   * worker_thread with memory limits and a deadline; the events are the same.
+   */
+  readEvents?: (bytes: Uint8Array, options: ReadReportsOptions) => AsyncIterable<ReportEvent>;
+  /** Called between batches; throwing from it aborts the parse (tests kill a parse mid-way). */
+  onBatch?: (rowsWritten: number) => void | Promise<void>;
+}
+
+export interface IngestResult {
+  rawReportId: string;
+  /** `missing`: no such raw report for this tenant (a stale job). */
+  state: RawReportState | 'missing';
+  /** The raw report was not pending: an earlier job finished it; nothing was done. */
+  alreadyDone: boolean;
+  aggregateReports: number;
+  tlsReports: number;
+  /** Reports in the input that were already stored. */
+  duplicates: number;
+  quarantined: number;
+  rows: number;
+  /** Failure (ARF) reports seen and not stored: no tenant opt-in exists yet. */
+  failureReportsSkipped: number;
+  errorCode: string | null;
+  errorDetail: string | null;
+}
+
+interface DomainIndex {
+  /** The tenant's watched domain for a policy domain: the name itself or its closest watched parent. */
+  lookup(name: string | null): string | null;
+}
+
+async function domainIndex(tx: Tx): Promise<DomainIndex> {
+  const { domains } = schema;
+  const rows = await tx
+    .select({ id: domains.id, name: domains.name })
+    .from(domains)
+    .where(isNull(domains.deletedAt));
+  const byName = new Map(rows.map((r) => [r.name, r.id]));
+  return {
+    lookup(name) {
+      if (!name) return null;
+      // A report about a subdomain belongs to the tenant that watches (and so vouches for) a parent.
+      for (let at = name; at.includes('.'); at = at.slice(at.indexOf('.') + 1)) {
+        const id = byName.get(at);
+        if (id) return id;
+      }
+      return null;
+    },
+  };
+}
+
+interface RowBuffer {
+  reportId: string;
+  domainId: string | null;
+  dateRange: { begin: Date; end: Date };
+  adkim: 'r' | 's' | null;
+  aspf: 'r' | 's' | null;
+  pending: AggregateRecord[];
+}
+
+/** One multi-row INSERT of records split into daily buckets, column arrays through unnest(). */
+async function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<number> {
+  if (buffer.pending.length === 0) return 0;
+  const buckets = splitIntoDailyBuckets({ dateRange: buffer.dateRange, records: buffer.pending });
+  buffer.pending = [];
+  const cols = {
+    day: [] as string[],
+    ip: [] as (string | null)[],
+    count: [] as number[],
+    disposition: [] as (string | null)[],
+    dkimEval: [] as (string | null)[],
+    spfEval: [] as (string | null)[],
+    dkimAligned: [] as boolean[],
+    spfAligned: [] as boolean[],
+    headerFrom: [] as (string | null)[],
+    envelopeFrom: [] as (string | null)[],
+    reasons: [] as string[],
+    dkimAuth: [] as string[],
+    spfAuth: [] as string[],
+  };
+  const options = { adkim: buffer.adkim, aspf: buffer.aspf };
+  for (const bucket of buckets) {
+    for (const record of bucket.records) {
+      const alignment = recordAlignment(record, options);
+      cols.day.push(bucket.day);
+      cols.ip.push(record.sourceIp);
+      cols.count.push(record.count);
+      cols.disposition.push(record.policyEvaluated.disposition);
+      cols.dkimEval.push(record.policyEvaluated.dkim);
+      cols.spfEval.push(record.policyEvaluated.spf);
+      cols.dkimAligned.push(alignment.dkim);
+      cols.spfAligned.push(alignment.spf);
+      cols.headerFrom.push(record.identifiers.headerFrom);
+      cols.envelopeFrom.push(record.identifiers.envelopeFrom);
+      cols.reasons.push(JSON.stringify(record.policyEvaluated.reasons));
+      cols.dkimAuth.push(JSON.stringify(record.authResults.dkim));
+      cols.spfAuth.push(JSON.stringify(record.authResults.spf));
+    }
+  }
+  const n = cols.day.length;
+  if (n === 0) return 0;
+  const p = sql.param;
+  await tx.execute(sql`
+    insert into dmarc_report_rows
+      (tenant_id, report_id, domain_id, day, source_ip, count, disposition, dkim_evaluated,
+       spf_evaluated, dkim_aligned, spf_aligned, header_from, envelope_from, reasons, dkim_auth, spf_auth)
+    select ${tenantId}::uuid, ${buffer.reportId}::uuid, ${buffer.domainId}::uuid, u.*
+      from unnest(${p(cols.day)}::date[], ${p(cols.ip)}::inet[], ${p(cols.count)}::int[],
+                  ${p(cols.disposition)}::text[], ${p(cols.dkimEval)}::text[], ${p(cols.spfEval)}::text[],
+                  ${p(cols.dkimAligned)}::bool[], ${p(cols.spfAligned)}::bool[],
+                  ${p(cols.headerFrom)}::text[], ${p(cols.envelopeFrom)}::text[],
+                  ${p(cols.reasons)}::jsonb[], ${p(cols.dkimAuth)}::jsonb[], ${p(cols.spfAuth)}::jsonb[]) as u`);
+  return n;
+}
+
+/** Inserts the report header; undefined when the same report is already stored (dedup key). */
+async function insertAggregate(
+  tx: Tx,
+  tenantId: string,
+  rawReportId: string,
+  source: string,
+  header: AggregateReportHeader,
+  domainId: string | null,
+): Promise<string | undefined> {
+  const { dmarcReports } = schema;
+  const [row] = await tx
+    .insert(dmarcReports)
+    .values({
+      id: uuidv7(),
+      tenantId,
+      rawReportId,
+      source: source.slice(0, 500),
+      format: header.format,
+      orgName: header.orgName,
+      email: header.email,
+      reportId: header.reportId,
+      policyDomain: header.policyPublished.domain,
+      domainId,
+      dateBegin: header.dateRange.begin,
+      dateEnd: header.dateRange.end,
+      policyPublished: { ...header.policyPublished } as unknown as Record<string, unknown>,
+      errors: header.errors,
+      recordCount: 0,
+      messageCount: 0,
+      quarantined: domainId === null,
+    })
+    .onConflictDoNothing({
+      target: [
+        dmarcReports.tenantId,
+        dmarcReports.orgName,
+        dmarcReports.reportId,
+        dmarcReports.policyDomain,
+        dmarcReports.dateBegin,
+        dmarcReports.dateEnd,
+      ],
+    })
+    .returning({ id: dmarcReports.id });
+  return row?.id;
+}
+
+function middleDay(range: { start: Date; end: Date }): string {
+  const days = reportDays({ begin: range.start, end: range.end });
+  // A multi-day TLS report is filed on the day holding the middle of its range.
+  return days[Math.floor((days.length - 1) / 2)]?.day ?? range.start.toISOString().slice(0, 10);
+}
+
+async function insertTls(
+  tx: Tx,
+  tenantId: string,
+  rawReportId: string,
+  source: string,
+  report: TlsReport,
+  domains: DomainIndex,
+): Promise<{ inserted: boolean; quarantined: boolean }> {
+  const { tlsReports, tlsReportPolicies } = schema;
+  const policies = report.policies.map((policy) => ({
+    policy,
+    domainId: domains.lookup(policy.policyDomain),
+  }));
+  const quarantined = !policies.some((p) => p.domainId !== null);
+  const [row] = await tx
+    .insert(tlsReports)
+    .values({
+      id: uuidv7(),
+      tenantId,
+      rawReportId,
+      source: source.slice(0, 500),
+      orgName: report.organizationName,
+      reportId: report.reportId,
+      contactInfo: report.contactInfo,
+      dateBegin: report.dateRange.start,
+      dateEnd: report.dateRange.end,
+      successfulSessions: report.policies.reduce((n, p) => n + p.totalSuccessfulSessionCount, 0),
+      failedSessions: report.policies.reduce((n, p) => n + p.totalFailureSessionCount, 0),
+      quarantined,
+    })
+    .onConflictDoNothing({
+      target: [
+        tlsReports.tenantId,
+        tlsReports.orgName,
+        tlsReports.reportId,
+        tlsReports.dateBegin,
+        tlsReports.dateEnd,
+      ],
+    })
+    .returning({ id: tlsReports.id });
+  if (!row) return { inserted: false, quarantined };
+  const day = middleDay(report.dateRange);
+  // maxTlsPolicies bounds this; chunked anyway so one insert stays a sane size.
+  for (let at = 0; at < policies.length; at += rowBatchSize) {
+    await tx.insert(tlsReportPolicies).values(
+      policies.slice(at, at + rowBatchSize).map(({ policy, domainId }) => ({
+        tenantId,
+        reportId: row.id,
+        domainId,
+        day,
+        policyType: policy.policyType,
+        policyDomain: policy.policyDomain,
+        policyStrings: policy.policyString,
+        mxHosts: policy.mxHost,
+        successfulSessions: policy.totalSuccessfulSessionCount,
+        failedSessions: policy.totalFailureSessionCount,
+        failureDetails: policy.failureDetails,
+      })),
+    );
+  }
+  return { inserted: true, quarantined };
+}
+
+function emptyResult(rawReportId: string, state: IngestResult['state']): IngestResult {
+  return {
+    rawReportId,
+    state,
+    alreadyDone: false,
+    aggregateReports: 0,
+    tlsReports: 0,
+    duplicates: 0,
+    quarantined: 0,
+    rows: 0,
+    failureReportsSkipped: 0,
+    errorCode: null,
+    errorDetail: null,
+  };
+}
+
+/**
+ * Parses a pending raw report into report rows. Idempotent: a raw report that is no longer pending
+ * is left alone. A `ReportParseError` is recorded (`failed`, with its code) and returned, not
+ * thrown; any other error (the database went away) is thrown so the job is retried.
+ */
+export async function ingestRawReport(
+  deps: { db: Database; clock: Clock },
+  tenantId: string,
+  rawReportId: string,
+  options: IngestOptions = {},
+): Promise<IngestResult> {
+  const { db, clock } = deps;
+  const { rawReports, dmarcReports } = schema;
+
+  // Counted in its own transaction, so a parse that kills the process still counts.
+  const [counted] = await withTenant(db, tenantId, (tx) =>
+    tx
+      .update(rawReports)
+      .set({ attempts: sql`${rawReports.attempts} + 1` })
+      .where(and(eq(rawReports.id, rawReportId), eq(rawReports.parseState, 'pending')))
+      .returning({ attempts: rawReports.attempts }),
+  );
+  if (!counted) {
+    const [row] = await withTenant(db, tenantId, (tx) =>
+      tx.select({ state: rawReports.parseState }).from(rawReports).where(eq(rawReports.id, rawReportId)),
+    );
+    if (!row) return emptyResult(rawReportId, 'missing');
+    return { ...emptyResult(rawReportId, row.state), alreadyDone: true };
+  }
+  if (counted.attempts > maxParseAttempts) {
+    return recordFailure(
+      deps,
+      tenantId,
+      rawReportId,
+      ingestAbortedCode,
+      `${maxParseAttempts} parse attempts did not finish`,
+    );
+  }
+
+  try {
+    return await withTenant(db, tenantId, async (tx) => {
+      // Locks the raw report: a second job for it waits here, then finds it no longer pending.
+      const [raw] = await tx
+        .select({ bytes: rawReports.bytes, state: rawReports.parseState })
+        .from(rawReports)
+        .where(eq(rawReports.id, rawReportId))
+        .for('update');
+      if (!raw) return emptyResult(rawReportId, 'missing');
+      if (raw.state !== 'pending') return { ...emptyResult(rawReportId, raw.state), alreadyDone: true };
+
+      const result = emptyResult(rawReportId, 'parsed');
+      const domains = await domainIndex(tx);
+      let buffer: RowBuffer | undefined;
+      let newReports = 0;
+      let newShown = 0;
+      const readOptions: ReadReportsOptions = options.limits ? { limits: options.limits } : {};
+      const read = options.readEvents ?? readReports;
+      for await (const event of read(raw.bytes, readOptions)) {
+        switch (event.type) {
+          case 'aggregate-header': {
+            const domainId = domains.lookup(event.header.policyPublished.domain);
+            const id = await insertAggregate(tx, tenantId, rawReportId, event.source, event.header, domainId);
+            if (id === undefined) {
+              result.duplicates++;
+              buffer = undefined;
+              break;
+            }
+            result.aggregateReports++;
+            newReports++;
+            if (domainId === null) result.quarantined++;
+            else newShown++;
+            buffer = {
+              reportId: id,
+              domainId,
+              dateRange: event.header.dateRange,
+              adkim: event.header.policyPublished.adkim,
+              aspf: event.header.policyPublished.aspf,
+              pending: [],
+            };
+            break;
+          }
+          case 'aggregate-records': {
+            // Records of a duplicate report are read (the parse must finish) and dropped.
+            if (!buffer) break;
+            for (const record of event.records) buffer.pending.push(record);
+            if (buffer.pending.length >= rowBatchSize) {
+              result.rows += await writeRows(tx, tenantId, buffer);
+              await options.onBatch?.(result.rows);
+            }
+            break;
+          }
+          case 'aggregate-end': {
+            if (!buffer) break;
+            result.rows += await writeRows(tx, tenantId, buffer);
+            await tx
+              .update(dmarcReports)
+              .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
+              .where(eq(dmarcReports.id, buffer.reportId));
+            buffer = undefined;
+            break;
+          }
+          case 'tls': {
+            const stored = await insertTls(tx, tenantId, rawReportId, event.source, event.report, domains);
+            if (!stored.inserted) {
+              result.duplicates++;
+              break;
+            }
+            result.tlsReports++;
+            newReports++;
+            if (stored.quarantined) result.quarantined++;
+            else newShown++;
+            break;
+          }
+          case 'failure':
+            // Failure (ARF) reports are stored only on a tenant's opt-in, which does not exist yet.
+            result.failureReportsSkipped++;
+            break;
+        }
+      }
+      // `duplicate`: nothing new at all; `quarantined`: only reports about domains not watched.
+      const state: RawReportState =
+        newReports === 0 && result.duplicates > 0
+          ? 'duplicate'
+          : newReports > 0 && newShown === 0
+            ? 'quarantined'
+            : 'parsed';
+      result.state = state;
+      await tx
+        .update(rawReports)
+        .set({ parseState: state, parsedAt: clock.now(), errorCode: null, errorDetail: null })
+        .where(eq(rawReports.id, rawReportId));
+      return result;
+    });
+  } catch (err) {
+    if (!isReportParseError(err)) throw err;
+    return recordFailure(deps, tenantId, rawReportId, err.code, err.detail);
+  }
+}
+
+async function recordFailure(
+  deps: { db: Database; clock: Clock },
+  tenantId: string,
+  rawReportId: string,
+  code: string,
+  detail: string,
+): Promise<IngestResult> {
+  const { rawReports } = schema;
+  await withTenant(deps.db, tenantId, (tx) =>
+    tx
+      .update(rawReports)
+      .set({
+        parseState: 'failed',
+        parsedAt: deps.clock.now(),
+        errorCode: code,
+        errorDetail: detail.slice(0, 2_000),
+      })
+      .where(and(eq(rawReports.id, rawReportId), eq(rawReports.parseState, 'pending'))),
+  );
+  return { ...emptyResult(rawReportId, 'failed'), errorCode: code, errorDetail: detail };
+}

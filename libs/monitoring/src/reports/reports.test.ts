@@ -1,0 +1,532 @@
+/**
+ * Report storage against the run's real Postgres, as the app role under RLS: corpus reports from
+ * raw bytes to report rows, deduplication (also concurrent), quarantine, daily buckets, a parse
+ * cut short, parse failures, analytics and the enforcement advisor, and tenant isolation.
+ * Expected values come from the files themselves (a regex over the XML), not from the parser.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { encodeId, manualClock, uuidv7 } from '@mailwarden/core';
+import { type Database, schema, withTenant } from '@mailwarden/db';
+import { corpusPath } from '@mailwarden/testing/corpus';
+import { createTestTenant, openTestDatabase } from '@mailwarden/testing/db';
+import { eq, sql } from 'drizzle-orm';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestRawReport, maxParseAttempts } from './ingest.ts';
+import {
+  ensureReportAddress,
+  pendingRawReports,
+  storeRawReport,
+  tenantForReportAddress,
+} from './raw-reports.ts';
+import { createReportsService } from './reports.service.ts';
+
+let pool: pg.Pool;
+let db: Database;
+const clock = manualClock(new Date('2026-11-28T00:00:00Z'));
+
+beforeAll(() => {
+  ({ pool, db } = openTestDatabase());
+});
+afterAll(async () => {
+  await pool?.end();
+});
+
+const deps = () => ({ db, clock });
+const corpus = (...parts: string[]) => readFileSync(corpusPath(...parts));
+
+/** Independent oracle: `<record>` elements and the sum of `<count>` values. */
+function rawCounts(xml: string): { records: number; messages: number } {
+  return {
+    records: (xml.match(/<record>/g) ?? []).length,
+    messages: [...xml.matchAll(/<count>\s*(\d+)\s*<\/count>/g)].reduce((s, m) => s + Number(m[1]), 0),
+  };
+}
+
+async function watch(tenantId: string, name: string): Promise<string> {
+  const id = uuidv7();
+  await withTenant(db, tenantId, (tx) =>
+    tx.insert(schema.domains).values({ id, tenantId, name, verificationToken: `t${id.slice(0, 8)}` }),
+  );
+  return id;
+}
+
+async function intake(tenantId: string, bytes: Uint8Array) {
+  const stored = await storeRawReport(deps(), tenantId, 'upload', bytes);
+  return { stored, result: await ingestRawReport(deps(), tenantId, stored.id) };
+}
+
+async function tenantRows(tenantId: string) {
+  return withTenant(db, tenantId, async (tx) => ({
+    raw: await tx.select().from(schema.rawReports).orderBy(schema.rawReports.id),
+    reports: await tx.select().from(schema.dmarcReports).orderBy(schema.dmarcReports.id),
+    rows: await tx.execute<{ n: string; messages: string; days: string }>(
+      sql`select count(*) as n, coalesce(sum(count), 0) as messages, count(distinct day) as days from dmarc_report_rows`,
+    ),
+    tls: await tx.select().from(schema.tlsReports),
+  }));
+}
+
+/** A Google-shaped aggregate report with `records` records from a few fixed sources. */
+function generatedReport(opts: {
+  records: number;
+  domain: string;
+  reportId: string;
+  begin: number;
+  end: number;
+  p?: string;
+  row?: (i: number) => string;
+}): string {
+  const rows: string[] = [];
+  for (let i = 0; i < opts.records; i++) {
+    rows.push(
+      opts.row?.(i) ??
+        `<record><row><source_ip>192.0.2.${(i % 200) + 1}</source_ip><count>${(i % 5) + 1}</count>
+<policy_evaluated><disposition>none</disposition><dkim>${i % 3 === 0 ? 'fail' : 'pass'}</dkim><spf>pass</spf></policy_evaluated></row>
+<identifiers><header_from>${opts.domain}</header_from></identifiers>
+<auth_results><dkim><domain>${opts.domain}</domain><result>pass</result><selector>s${i % 4}</selector></dkim>
+<spf><domain>${opts.domain}</domain><result>pass</result></spf></auth_results></record>`,
+    );
+  }
+  return `<?xml version="1.0"?><feedback><report_metadata><org_name>google.com</org_name>
+<email>noreply-dmarc-support@google.com</email><report_id>${opts.reportId}</report_id>
+<date_range><begin>${opts.begin}</begin><end>${opts.end}</end></date_range></report_metadata>
+<policy_published><domain>${opts.domain}</domain><adkim>r</adkim><aspf>r</aspf><p>${opts.p ?? 'none'}</p></policy_published>
+${rows.join('\n')}</feedback>`;
+}
+
+/** One record with explicit results, for the analytics and advisor tests. */
+function record(
+  ip: string,
+  count: number,
+  dkim: string,
+  spf: string,
+  authPass = false,
+  disposition = 'none',
+) {
+  const auth = authPass
+    ? '<auth_results><dkim><domain>esp.example.net</domain><result>pass</result></dkim><spf><domain>bounce.esp.example.net</domain><result>pass</result></spf></auth_results>'
+    : '<auth_results><spf><domain>forged.example</domain><result>fail</result></spf></auth_results>';
+  return `<record><row><source_ip>${ip}</source_ip><count>${count}</count><policy_evaluated><disposition>${disposition}</disposition><dkim>${dkim}</dkim><spf>${spf}</spf></policy_evaluated></row><identifiers><header_from>shop.test</header_from></identifiers>${auth}</record>`;
+}
+
+describe('report ingestion', () => {
+  it('should store corpus reports with the record and message counts of their XML', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'example.com');
+    await watch(tenant.id, 'a-domain.localhost');
+    const files = [
+      [
+        'dmarc-aggregate',
+        'parsedmarc',
+        'aggregate',
+        'addisonfoods.com!example.com!1536105600!1536191999.xml',
+      ],
+      [
+        'dmarc-aggregate',
+        'parsedmarc',
+        'aggregate',
+        'protection.outlook.com!example.com!1711756800!1711843200.xml',
+      ],
+      [
+        'dmarc-aggregate',
+        'samuelba-dmarc-report-visualizer',
+        'google.com!example.com!1701129600!1701215999.xml',
+      ],
+      ['dmarc-aggregate', 'avvertix-dmarc-report-parser', 'dmarc.xml'],
+      ['dmarc-aggregate', 'parsedmarc', 'aggregate', '!large-example.com!1711897200!1711983600.xml'],
+    ];
+    let expectedRecords = 0;
+    let expectedMessages = 0;
+    for (const parts of files) {
+      const bytes = corpus(...parts);
+      const counts = rawCounts(bytes.toString('utf8'));
+      const { result } = await intake(tenant.id, bytes);
+      expect(result, parts.at(-1)).toMatchObject({ state: 'parsed', aggregateReports: 1, duplicates: 0 });
+      expectedRecords += counts.records;
+      expectedMessages += counts.messages;
+    }
+    const state = await tenantRows(tenant.id);
+    expect(state.raw.map((r) => r.parseState)).toEqual(files.map(() => 'parsed'));
+    expect(state.raw.map((r) => r.receivedVia)).toEqual(files.map(() => 'upload'));
+    expect(state.reports).toHaveLength(files.length);
+    expect(state.reports.every((r) => !r.quarantined && r.domainId !== null)).toBe(true);
+    expect(state.reports.reduce((n, r) => n + r.recordCount, 0)).toBe(expectedRecords);
+    expect(state.reports.reduce((n, r) => n + r.messageCount, 0)).toBe(expectedMessages);
+    // Each of these spans one day, so every record is one row and the counts add up exactly.
+    expect(Number(state.rows.rows[0]!.n)).toBe(expectedRecords);
+    expect(Number(state.rows.rows[0]!.messages)).toBe(expectedMessages);
+    const large = state.reports.find((r) => r.recordCount === 2286);
+    expect(large).toMatchObject({ orgName: expect.any(String), policyDomain: 'example.com' });
+  });
+
+  it('should read gzip, zip and mail containers and TLS reports', async () => {
+    const tenant = await createTestTenant(db);
+    for (const name of ['indemed.com', 'disicious.com', 'ueber.net', 'company-y.example', 'test.xmox.nl'])
+      await watch(tenant.id, name);
+    const gzBytes = corpus(
+      'dmarc-aggregate',
+      'parsedmarc',
+      'aggregate',
+      'fastmail.com!example.com!1516060800!1516147199!102675056.xml.gz',
+    );
+    const gz = await intake(tenant.id, gzBytes);
+    expect(gz.result).toMatchObject({
+      state: 'parsed',
+      aggregateReports: 1,
+      rows: rawCounts(gunzipSync(gzBytes).toString()).records,
+    });
+    const zip = await intake(
+      tenant.id,
+      corpus('dmarc-aggregate', 'mozaicworks-dmarcreporting', 'report.xml.zip'),
+    );
+    expect(zip.result).toMatchObject({ state: 'parsed', aggregateReports: 1, rows: 7 });
+    const eml = await intake(tenant.id, corpus('dmarc-aggregate', 'mjl-mox', 'google.eml'));
+    expect(eml.result).toMatchObject({ state: 'parsed', aggregateReports: 1, rows: 2 });
+    const tls = await intake(tenant.id, corpus('smtp-tls', 'parsedmarc', 'rfc8460.json'));
+    expect(tls.result).toMatchObject({ state: 'parsed', tlsReports: 1, quarantined: 0 });
+    const tlsMail = await intake(tenant.id, corpus('smtp-tls', 'mjl-mox', 'example.eml'));
+    expect(tlsMail.result).toMatchObject({ state: 'parsed', tlsReports: 1, quarantined: 0 });
+    const state = await tenantRows(tenant.id);
+    expect(state.reports.map((r) => [r.policyDomain, r.recordCount, r.messageCount]).sort()).toEqual([
+      ['disicious.com', 7, 220],
+      [
+        'indemed.com',
+        rawCounts(gunzipSync(gzBytes).toString()).records,
+        rawCounts(gunzipSync(gzBytes).toString()).messages,
+      ],
+      ['ueber.net', 2, 5],
+    ]);
+    expect(state.tls).toHaveLength(2);
+    expect(state.tls.find((t) => t.orgName === 'Company-X')).toMatchObject({
+      successfulSessions: 5326,
+      failedSessions: 303,
+    });
+  });
+
+  it('should store the same bytes once and the same report in other bytes once', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'a-domain.localhost');
+    const xml = corpus('dmarc-aggregate', 'avvertix-dmarc-report-parser', 'dmarc.xml');
+    const first = await intake(tenant.id, xml);
+    const again = await storeRawReport(deps(), tenant.id, 'smtp', xml);
+    expect(again).toEqual({ id: first.stored.id, duplicate: true, state: 'parsed' });
+    // The same report gzipped and zipped: new raw reports, no new report.
+    for (const name of ['dmarc.xml.gz', 'dmarc.zip']) {
+      const { result } = await intake(
+        tenant.id,
+        corpus('dmarc-aggregate', 'avvertix-dmarc-report-parser', name),
+      );
+      expect(result).toMatchObject({ state: 'duplicate', aggregateReports: 0, duplicates: 1, rows: 0 });
+    }
+    const state = await tenantRows(tenant.id);
+    expect(state.raw.map((r) => r.parseState).sort()).toEqual(['duplicate', 'duplicate', 'parsed']);
+    expect(state.reports).toHaveLength(1);
+    expect(Number(state.rows.rows[0]!.n)).toBe(rawCounts(xml.toString()).records);
+  });
+
+  it('should store a report sent twice at the same moment once', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'example.com');
+    const xml = generatedReport({
+      records: 1500,
+      domain: 'example.com',
+      reportId: 'concurrent-1',
+      begin: 1795737600,
+      end: 1795823999,
+    });
+    // Three different byte strings of one report, and the same bytes stored concurrently too.
+    const variants = [Buffer.from(xml), gzipSync(xml), Buffer.from(`${xml}\n`)];
+    const stored = await Promise.all(
+      [...variants, variants[0]!].map((b) => storeRawReport(deps(), tenant.id, 'smtp', b)),
+    );
+    expect(new Set(stored.map((s) => s.id)).size).toBe(3);
+    const results = await Promise.all(stored.map((s) => ingestRawReport(deps(), tenant.id, s.id)));
+    expect(results.filter((r) => r.aggregateReports === 1)).toHaveLength(1);
+    const state = await tenantRows(tenant.id);
+    expect(state.reports).toHaveLength(1);
+    expect(state.raw.map((r) => r.parseState).sort()).toEqual(['duplicate', 'duplicate', 'parsed']);
+    expect(Number(state.rows.rows[0]!.n)).toBe(1500);
+    expect(Number(state.rows.rows[0]!.messages)).toBe(rawCounts(xml).messages);
+  });
+
+  it('should quarantine a report about a domain the tenant does not watch, and not show it', async () => {
+    const tenant = await createTestTenant(db);
+    const domainId = await watch(tenant.id, 'mine.test');
+    const { result } = await intake(
+      tenant.id,
+      corpus('dmarc-aggregate', 'parsedmarc', 'aggregate', 'veeam.com!example.com!1530133200!1530219600.xml'),
+    );
+    expect(result).toMatchObject({ state: 'quarantined', quarantined: 1 });
+    const state = await tenantRows(tenant.id);
+    expect(state.reports).toMatchObject([{ quarantined: true, domainId: null, policyDomain: 'example.com' }]);
+    const service = createReportsService(deps());
+    expect((await service.list(tenant.id)).items).toEqual([]);
+    const summary = await service.summary(tenant.id, encodeId('dom', domainId), {
+      from: '2018-06-01',
+      to: '2018-07-30',
+    });
+    expect(summary.totals.messages).toBe(0);
+  });
+
+  it('should file a report about a subdomain under the watched parent', async () => {
+    const tenant = await createTestTenant(db);
+    const parent = await watch(tenant.id, 'parent.test');
+    const xml = generatedReport({
+      records: 3,
+      domain: 'mail.parent.test',
+      reportId: 'sub-1',
+      begin: 1795737600,
+      end: 1795823999,
+    });
+    const { result } = await intake(tenant.id, Buffer.from(xml));
+    expect(result.state).toBe('parsed');
+    expect((await tenantRows(tenant.id)).reports[0]?.domainId).toBe(parent);
+  });
+
+  it('should split a multi-day report into daily rows whose counts add up', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'weekly.test');
+    // 2026-11-20T00:00Z to 2026-11-23T00:00Z: three whole UTC days.
+    const xml = generatedReport({
+      records: 10,
+      domain: 'weekly.test',
+      reportId: 'week-1',
+      begin: 1795132800,
+      end: 1795392000,
+      row: (i) => record(`198.51.100.${i + 1}`, 30 + i, 'pass', 'pass'),
+    });
+    await intake(tenant.id, Buffer.from(xml));
+    const state = await tenantRows(tenant.id);
+    expect(Number(state.rows.rows[0]!.days)).toBe(3);
+    expect(Number(state.rows.rows[0]!.messages)).toBe(rawCounts(xml).messages);
+  });
+
+  it('should leave nothing behind when a parse is killed mid-way, and store it once on the retry', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'example.com');
+    const bytes = corpus(
+      'dmarc-aggregate',
+      'parsedmarc',
+      'aggregate',
+      '!large-example.com!1711897200!1711983600.xml',
+    );
+    const stored = await storeRawReport(deps(), tenant.id, 'upload', bytes);
+    await expect(
+      ingestRawReport(deps(), tenant.id, stored.id, {
+        onBatch: () => {
+          throw new Error('worker killed');
+        },
+      }),
+    ).rejects.toThrow('worker killed');
+    let state = await tenantRows(tenant.id);
+    expect(state.reports).toEqual([]);
+    expect(Number(state.rows.rows[0]!.n)).toBe(0);
+    expect(state.raw[0]).toMatchObject({ parseState: 'pending', attempts: 1 });
+    expect((await pendingRawReports(db, clock.now(), 10_000)).map((p) => p.rawReportId)).toContain(stored.id);
+
+    const retry = await ingestRawReport(deps(), tenant.id, stored.id);
+    expect(retry).toMatchObject({ state: 'parsed', rows: 2286 });
+    // A job redone after success does nothing.
+    expect(await ingestRawReport(deps(), tenant.id, stored.id)).toMatchObject({
+      state: 'parsed',
+      alreadyDone: true,
+    });
+    state = await tenantRows(tenant.id);
+    expect(state.reports).toHaveLength(1);
+    expect(Number(state.rows.rows[0]!.n)).toBe(2286);
+  });
+
+  it('should give up on a raw report that never finishes parsing', async () => {
+    const tenant = await createTestTenant(db);
+    const stored = await storeRawReport(deps(), tenant.id, 'smtp', Buffer.from('<feedback>'));
+    await withTenant(db, tenant.id, (tx) =>
+      tx
+        .update(schema.rawReports)
+        .set({ attempts: maxParseAttempts })
+        .where(eq(schema.rawReports.id, stored.id)),
+    );
+    expect(await ingestRawReport(deps(), tenant.id, stored.id)).toMatchObject({
+      state: 'failed',
+      errorCode: 'report.ingest_aborted',
+    });
+  });
+
+  it('should record a broken file as failed with its parse error code', async () => {
+    const tenant = await createTestTenant(db);
+    const { result } = await intake(
+      tenant.id,
+      corpus('dmarc-aggregate', 'parsedmarc', 'aggregate', 'invalid_xml.xml'),
+    );
+    expect(result).toMatchObject({ state: 'failed', errorCode: 'report.malformed_xml' });
+    const doctype = await intake(
+      tenant.id,
+      Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><feedback/>'),
+    );
+    expect(doctype.result.errorCode).toBe('report.doctype_forbidden');
+    const state = await tenantRows(tenant.id);
+    expect(state.raw.map((r) => `${r.parseState} ${r.errorCode}`).sort()).toEqual([
+      'failed report.doctype_forbidden',
+      'failed report.malformed_xml',
+    ]);
+    expect(state.reports).toEqual([]);
+  });
+
+  it('should skip failure reports, which no tenant has opted in to yet', async () => {
+    const tenant = await createTestTenant(db);
+    const { result } = await intake(tenant.id, corpus('forensic', 'parsedmarc', readdirFirstEml()));
+    expect(result.failureReportsSkipped).toBeGreaterThanOrEqual(1);
+    expect(result.state).toBe('parsed');
+  });
+});
+
+function readdirFirstEml(): string {
+  const names = readdirSync(corpusPath('forensic', 'parsedmarc')).filter(
+    (n) => n.endsWith('.eml') && !n.includes('no_arf'),
+  );
+  return names.sort()[0]!;
+}
+
+describe('report analytics', () => {
+  async function seeded() {
+    const tenant = await createTestTenant(db);
+    const domainId = await watch(tenant.id, 'shop.test');
+    const rows = [
+      record('192.0.2.1', 900, 'pass', 'pass'), // the tenant's own server
+      record('192.0.2.2', 60, 'fail', 'fail', true), // an ESP signing with its own domain
+      record('203.0.113.9', 40, 'fail', 'fail', false, 'reject'), // a forger
+      record('192.0.2.1', 5, 'pass', 'fail'),
+    ];
+    const xml = generatedReport({
+      records: rows.length,
+      domain: 'shop.test',
+      reportId: 'analytics-1',
+      begin: 1795737600, // 2026-11-27
+      end: 1795823999,
+      row: (i) => rows[i]!,
+    });
+    await intake(tenant.id, Buffer.from(xml));
+    const tls = JSON.parse(corpus('smtp-tls', 'parsedmarc', 'rfc8460.json').toString('utf8'));
+    tls.policies[0].policy['policy-domain'] = 'shop.test';
+    await intake(tenant.id, Buffer.from(JSON.stringify(tls)));
+    return { tenant, dom: encodeId('dom', domainId) };
+  }
+
+  it('should summarise volume, pass rate, alignment, dispositions, sources, reporters and TLS failures', async () => {
+    const { tenant, dom } = await seeded();
+    const service = createReportsService(deps());
+    const summary = await service.summary(tenant.id, dom, { from: '2026-11-01', to: '2026-11-28' });
+    expect(summary.days).toEqual([
+      {
+        day: '2026-11-27',
+        messages: 1005,
+        dmarcPass: 905,
+        dkimAligned: 905,
+        spfAligned: 900,
+        dispositions: { none: 965, quarantine: 0, reject: 40 },
+      },
+    ]);
+    expect(summary.totals).toMatchObject({ messages: 1005, passRate: 0.9005 });
+    expect(summary.topSources[0]).toEqual({ ip: '192.0.2.1', messages: 905, dmarcPass: 905, passRate: 1 });
+    expect(summary.reporters).toEqual([{ orgName: 'google.com', reports: 1, messages: 1005 }]);
+    // RFC 8460's example report dated 2016 is filed on its own day, outside this window.
+    expect(summary.tls.failedSessions).toBe(0);
+    const tls = await service.summary(tenant.id, dom, { from: '2016-04-01', to: '2016-04-01' });
+    expect(tls.tls.failedSessions).toBe(303);
+    expect(tls.tls.failures).toEqual([
+      { resultType: 'starttls-not-supported', mx: 'mx2.mail.company-y.example', sessions: 200 },
+      { resultType: 'certificate-expired', mx: 'mx1.mail.company-y.example', sessions: 100 },
+      { resultType: 'validation-failure', mx: 'mx-backup.mail.company-y.example', sessions: 3 },
+    ]);
+    const list = await service.list(tenant.id);
+    expect(list.items.map((i) => i.kind).sort()).toEqual(['aggregate', 'tls']);
+  });
+
+  it('should hold enforcement back while a legitimate-looking source fails alignment', async () => {
+    const { tenant, dom } = await seeded();
+    const advice = await createReportsService(deps()).enforcementAdvice(tenant.id, dom, {
+      from: '2026-11-01',
+      to: '2026-11-28',
+    });
+    expect(advice).toMatchObject({
+      currentPolicy: 'none',
+      recommendation: 'fix_sources_first',
+      messages: 1005,
+    });
+    expect(advice.blockingSources).toEqual([
+      expect.objectContaining({ ip: '192.0.2.2', failing: 60, kind: 'authenticated_unaligned' }),
+    ]);
+    expect(advice.unauthenticatedSources).toEqual([
+      expect.objectContaining({ ip: '203.0.113.9', failing: 40, kind: 'unauthenticated' }),
+    ]);
+  });
+
+  it('should advise the next policy step when only unauthenticated sources fail', async () => {
+    const tenant = await createTestTenant(db);
+    const domainId = await watch(tenant.id, 'shop.test');
+    const rows = [record('192.0.2.1', 900, 'pass', 'pass'), record('203.0.113.9', 40, 'fail', 'fail')];
+    const xml = generatedReport({
+      records: 2,
+      domain: 'shop.test',
+      reportId: 'q-1',
+      begin: 1795737600,
+      end: 1795823999,
+      p: 'quarantine',
+      row: (i) => rows[i]!,
+    });
+    await intake(tenant.id, Buffer.from(xml));
+    const advice = await createReportsService(deps()).enforcementAdvice(
+      tenant.id,
+      encodeId('dom', domainId),
+      {
+        from: '2026-11-27',
+        to: '2026-11-27',
+      },
+    );
+    expect(advice).toMatchObject({
+      currentPolicy: 'quarantine',
+      recommendation: 'move_to_reject',
+      blockingSources: [],
+    });
+  });
+
+  it("should show tenant B none of tenant A's reports", async () => {
+    const { tenant, dom } = await seeded();
+    const other = await createTestTenant(db);
+    const service = createReportsService(deps());
+    expect((await service.list(other.id)).items).toEqual([]);
+    await expect(service.summary(other.id, dom)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(service.enforcementAdvice(other.id, dom)).rejects.toMatchObject({ code: 'not_found' });
+    const raw = (await tenantRows(tenant.id)).raw[0]!;
+    await expect(service.status(other.id, encodeId('rpt', raw.id))).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await service.status(tenant.id, encodeId('rpt', raw.id))).toMatchObject({ state: 'parsed' });
+    // Under RLS the other tenant's transaction sees no row of any report table.
+    const seen = await withTenant(db, other.id, (tx) =>
+      tx.execute<{ n: string }>(
+        sql`select (select count(*) from raw_reports) + (select count(*) from dmarc_reports) + (select count(*) from dmarc_report_rows) + (select count(*) from tls_reports) + (select count(*) from tls_report_policies) as n`,
+      ),
+    );
+    expect(Number(seen.rows[0]!.n)).toBe(0);
+    // Nor can it ingest A's raw report by id.
+    expect(await ingestRawReport(deps(), other.id, raw.id)).toMatchObject({ state: 'missing' });
+  });
+});
+
+describe('report addresses', () => {
+  it('should give each tenant one random token that maps back to it, and nothing else', async () => {
+    const a = await createTestTenant(db);
+    const b = await createTestTenant(db);
+    const tokenA = await ensureReportAddress(db, a.id);
+    expect(tokenA).toMatch(/^[a-z0-9]{26}$/);
+    expect(await ensureReportAddress(db, a.id)).toBe(tokenA);
+    const tokenB = await ensureReportAddress(db, b.id);
+    expect(tokenB).not.toBe(tokenA);
+    expect(await tenantForReportAddress(db, tokenA.toUpperCase())).toBe(a.id);
+    expect(await tenantForReportAddress(db, tokenB)).toBe(b.id);
+    expect(await tenantForReportAddress(db, 'a'.repeat(26))).toBeUndefined();
+    expect(await tenantForReportAddress(db, "x' or 1=1 --")).toBeUndefined();
+  });
+});
