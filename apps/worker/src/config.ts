@@ -89,6 +89,7 @@ const schema = {
   FETCH_TIMEOUT_MS: int('timeout of MTA-STS and BIMI fetches', { min: 100, max: 60_000 }, 10_000),
   ...netVariables,
   DNSSEC_TRUST_ANCHORS: trustAnchors,
+  SMTP_PROBE_PORT: int('port of MX probes', { min: 1, max: 65_535 }, 25),
   DNSSEC_EXPIRING_DAYS: int('warn when an RRSIG expires within this many days', { min: 1, max: 60 }, 7),
   BLOCKLISTS_IP: blocklistsVariable('ip'),
   BLOCKLISTS_DOMAIN: blocklistsVariable('domain'),

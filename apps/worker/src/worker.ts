@@ -1,11 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { type AlertMailer, createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
+import { createDnssecValidator } from '@mailwarden/checks';
 import { type Clock, createSecretBox, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, pingPool } from '@mailwarden/db';
 import {
   createBlocklistFamilyRunner,
   createDnsFamilyRunner,
   createDnssecFamilyRunner,
+  createTlsFamilyRunner,
   type FamilyRunners,
 } from '@mailwarden/monitoring';
 import { createDnsClient } from '@mailwarden/net';
@@ -89,6 +91,11 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
   const producer = createProducer(producerConnection, config.QUEUE_PREFIX);
   // One DNS client per process: its cache and in-flight coalescing serve every tenant and check.
   const dns = createDnsClient({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_MS });
+  // One validator per process: DNSSEC and DANE share its key, cut and signature caches.
+  const validator = createDnssecValidator(
+    dns,
+    config.DNSSEC_TRUST_ANCHORS ? { trustAnchors: config.DNSSEC_TRUST_ANCHORS } : {},
+  );
   const runners: FamilyRunners = deps.runners ?? {
     dns: createDnsFamilyRunner({
       resolver: dns,
@@ -96,10 +103,14 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       ca: config.TLS_EXTRA_CA_FILE,
       fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
     }),
-    dnssec: createDnssecFamilyRunner({
+    dnssec: createDnssecFamilyRunner({ resolver: dns, validator, expiringDays: config.DNSSEC_EXPIRING_DAYS }),
+    tls: createTlsFamilyRunner({
       resolver: dns,
-      ...(config.DNSSEC_TRUST_ANCHORS ? { trustAnchors: config.DNSSEC_TRUST_ANCHORS } : {}),
-      expiringDays: config.DNSSEC_EXPIRING_DAYS,
+      allow: config.PROBE_ALLOW_CIDRS,
+      port: config.SMTP_PROBE_PORT,
+      ca: config.TLS_EXTRA_CA_FILE,
+      validator,
+      now: () => clock.now(),
     }),
     blocklist: createBlocklistFamilyRunner({
       resolver: dns,

@@ -5,13 +5,17 @@
  * The DNSSEC, TLS and blocklist families plug in here as their checks land.
  */
 import {
+  analyseMxProbe,
   type BlocklistZone,
   type CheckResult,
   checkDane,
   checkDnssec,
   checkDomainBlocklists,
   createDnssecValidator,
+  type DaneInput,
+  type DnssecValidator,
   MTA_STS_MAX_POLICY_BYTES,
+  matchTlsa,
   type Posture,
   type ScanFetchPolicy,
   type ScanFetchResource,
@@ -20,7 +24,7 @@ import {
 } from '@mailwarden/checks';
 import type { Resolver } from '@mailwarden/core';
 import type { CheckFamily, DomainProbeOptions } from '@mailwarden/db';
-import { type AllowList, fetchHttps } from '@mailwarden/net';
+import { type AllowList, DEFAULT_MAIL_SERVICES, fetchHttps, probeMx } from '@mailwarden/net';
 
 export interface DomainCheckOptions {
   dkimSelectors: readonly string[];
@@ -114,6 +118,8 @@ export interface DnssecRunnerSettings {
   /** DNSSEC_TRUST_ANCHORS; default the IANA root anchors. */
   trustAnchors?: readonly TrustAnchor[];
   expiringDays?: number;
+  /** Shared with the TLS family (DANE) so both use one set of caches. */
+  validator?: DnssecValidator;
 }
 
 /**
@@ -121,9 +127,12 @@ export interface DnssecRunnerSettings {
  * its key, zone-cut and signature caches serve every domain (issue 7 §1).
  */
 export function createDnssecFamilyRunner(settings: DnssecRunnerSettings): FamilyRunner {
-  const validator = createDnssecValidator(settings.resolver, {
-    ...(settings.trustAnchors ? { trustAnchors: settings.trustAnchors } : {}),
-  });
+  const validator =
+    settings.validator ??
+    createDnssecValidator(
+      settings.resolver,
+      settings.trustAnchors ? { trustAnchors: settings.trustAnchors } : {},
+    );
   return {
     optionsKey: () => '',
     async run(name) {
@@ -159,6 +168,112 @@ export function createBlocklistFamilyRunner(settings: BlocklistRunnerSettings): 
         sendingIps: options.sendingIps,
       });
       return { results: [result as CheckResult<unknown>] };
+    },
+  };
+}
+
+export interface TlsRunnerSettings {
+  resolver: Resolver;
+  allow: AllowList;
+  /** SMTP_PROBE_PORT. */
+  port?: number;
+  /** TLS_EXTRA_CA_FILE contents. */
+  ca?: readonly string[];
+  /** Shared with the DNSSEC family when the worker builds both: DANE needs a secure TLSA RRset. */
+  validator?: DnssecValidator;
+  trustAnchors?: readonly TrustAnchor[];
+  expiryWarningDays?: readonly [number, number, number];
+  now?: () => Date;
+}
+
+/**
+ * The MX probes of one domain (issue 8): for each MX host, every address probed (STARTTLS, versions,
+ * chain, hygiene, opt-in ports and relay test), the TLSA RRset validated for DANE, and the result
+ * analysed. One result per MX host; an unreachable host is `untestable`, which monitoring treats as
+ * no verdict until a second run confirms it.
+ */
+export function createTlsFamilyRunner(settings: TlsRunnerSettings): FamilyRunner {
+  const validator =
+    settings.validator ??
+    createDnssecValidator(
+      settings.resolver,
+      settings.trustAnchors ? { trustAnchors: settings.trustAnchors } : {},
+    );
+  const now = settings.now ?? (() => new Date());
+  const port = settings.port ?? 25;
+
+  async function addressesOf(host: string): Promise<string[]> {
+    const [a, aaaa] = await Promise.all([
+      settings.resolver.query(host, 'A'),
+      settings.resolver.query(host, 'AAAA'),
+    ]);
+    return [...(a.status === 'answer' ? a.records : []), ...(aaaa.status === 'answer' ? aaaa.records : [])];
+  }
+
+  async function daneFor(host: string): Promise<DaneInput | undefined> {
+    const { result, verdict } = await validator.query(`_${port}._tcp.${host}`, 'TLSA');
+    if (result.status !== 'answer') return undefined;
+    return {
+      tlsa: result.records,
+      secure: verdict.verdict === 'secure',
+      match: (records, chain) => matchTlsa(records, chain, { referenceNames: [host] }),
+    };
+  }
+
+  return {
+    optionsKey: (options) =>
+      JSON.stringify({
+        p: options.probeOptions.otherPorts === true,
+        r: options.probeOptions.relayTest === true,
+      }),
+    async run(name, options) {
+      const hosts = await mxHostsOf(settings.resolver, name);
+      if (hosts === undefined) {
+        return {
+          results: [
+            {
+              check: 'smtp',
+              status: 'unknown',
+              facts: { domain: name, reason: 'mx_lookup_unknown' },
+              findings: [],
+            } as CheckResult<unknown>,
+          ],
+        };
+      }
+      const results = await Promise.all(
+        hosts.slice(0, 10).map(async (host) => {
+          const [addresses, dane] = await Promise.all([addressesOf(host), daneFor(host)]);
+          const probe = await probeMx(host, addresses, {
+            allow: settings.allow,
+            port,
+            ...(settings.ca && settings.ca.length > 0 ? { extraCa: settings.ca } : {}),
+            ...(options.probeOptions.relayTest ? { relayTest: true } : {}),
+            ...(options.probeOptions.otherPorts ? { services: DEFAULT_MAIL_SERVICES } : {}),
+          });
+          const analysis = await analyseMxProbe(probe, {
+            now: now(),
+            resolver: settings.resolver,
+            ...(settings.expiryWarningDays ? { expiryWarningDays: settings.expiryWarningDays } : {}),
+            ...(dane ? { dane } : {}),
+          });
+          return analysis;
+        }),
+      );
+      // One `smtp` result for the domain: findings of every host; no verdict (untestable) when any
+      // host gave none, so a host that did not answer resolves nothing (record-run).
+      const statuses = results.map((r) => r.status as string);
+      const status = statuses.some((s) => s === 'untestable' || s === 'unknown')
+        ? 'untestable'
+        : results.some((r) => r.findings.length > 0)
+          ? 'findings'
+          : 'ok';
+      const merged = {
+        check: 'smtp',
+        status,
+        facts: { domain: name, hosts: results.map((r) => r.facts) },
+        findings: results.flatMap((r) => r.findings),
+      };
+      return { results: [merged as unknown as CheckResult<unknown>] };
     },
   };
 }
