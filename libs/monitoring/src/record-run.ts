@@ -96,12 +96,36 @@ async function recordInTx(
 ): Promise<RecordedRun> {
   const { domains, domainSchedules, checkRuns, findings, checkStates, postureHistory, monitoringEvents } =
     schema;
-  const [domain] = await tx
-    .select()
-    .from(domains)
-    .where(and(eq(domains.id, target.domainId), isNull(domains.deletedAt)))
-    .for('update');
-  if (!domain) return { stored: false, eventIds: [] };
+  // The domain (locked: runs of one domain are serialised), the tenant's threshold and whether a
+  // maintenance window is open — one round trip.
+  const loaded = await tx.execute<{
+    name: string;
+    verified_at: string | null;
+    verification_token: string;
+    alert_threshold: Severity | null;
+    posture_score: number | null;
+    posture_grade: string | null;
+    tenant_threshold: Severity | null;
+    in_maintenance: boolean;
+  }>(sql`
+    select d.name, d.verified_at, d.verification_token, d.alert_threshold, d.posture_score, d.posture_grade,
+           (select ts.alert_threshold from tenant_settings ts where ts.tenant_id = d.tenant_id) as tenant_threshold,
+           exists(select 1 from maintenance_windows w
+                   where w.starts_at <= ${now.toISOString()}::timestamptz and w.ends_at > ${now.toISOString()}::timestamptz
+                     and (w.domain_id is null or w.domain_id = d.id)) as in_maintenance
+      from domains d
+     where d.id = ${target.domainId} and d.deleted_at is null
+       for update of d`);
+  const row0 = loaded.rows[0];
+  if (!row0) return { stored: false, eventIds: [] };
+  const domain = {
+    name: row0.name,
+    verifiedAt: row0.verified_at,
+    verificationToken: row0.verification_token,
+    alertThreshold: row0.alert_threshold,
+    postureScore: row0.posture_score === null ? null : Number(row0.posture_score),
+    postureGrade: row0.posture_grade,
+  };
 
   const runId = uuidv7(now.getTime());
   const allFindings = outcome.results.flatMap((r) => r.findings.filter((f) => !isLookupUnknown(f)));
@@ -131,14 +155,8 @@ async function recordInTx(
     .returning({ id: checkRuns.id });
   if (inserted.length === 0) return { stored: false, eventIds: [] };
 
-  // Threshold and maintenance in one round trip (the run's transaction holds few statements).
-  const context = await tx.execute<{ tenant_threshold: Severity | null; in_maintenance: boolean }>(sql`
-    select (select alert_threshold from tenant_settings where tenant_id = ${target.tenantId}) as tenant_threshold,
-           exists(select 1 from maintenance_windows
-                   where starts_at <= ${now.toISOString()}::timestamptz and ends_at > ${now.toISOString()}::timestamptz
-                     and (domain_id is null or domain_id = ${target.domainId})) as in_maintenance`);
-  const threshold: Severity = domain.alertThreshold ?? context.rows[0]?.tenant_threshold ?? 'medium';
-  const inMaintenance = context.rows[0]?.in_maintenance === true;
+  const threshold: Severity = domain.alertThreshold ?? row0.tenant_threshold ?? 'medium';
+  const inMaintenance = row0.in_maintenance === true;
   const events: EventDraft[] = [];
   const domainRef = { id: target.domainId, name: domain.name };
 
@@ -300,15 +318,23 @@ async function recordInTx(
     const unknown = isUnknown(status);
     const streak = unknown ? (previous?.consecutiveUnknown ?? 0) + 1 : 0;
     const report = unknown && streak >= untestableAfterRuns && !previous?.untestableReported;
-    stateRows.push({
-      tenantId: target.tenantId,
-      domainId: target.domainId,
-      check: result.check,
-      status,
-      consecutiveUnknown: streak,
-      untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
-      updatedAt: now,
-    });
+    // A steady check writes nothing: same status, no streak before or now.
+    const unchanged =
+      previous !== undefined &&
+      previous.status === status &&
+      streak === 0 &&
+      previous.consecutiveUnknown === 0 &&
+      !previous.untestableReported;
+    if (!unchanged)
+      stateRows.push({
+        tenantId: target.tenantId,
+        domainId: target.domainId,
+        check: result.check,
+        status,
+        consecutiveUnknown: streak,
+        untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
+        updatedAt: now,
+      });
     if (report) {
       events.push({
         type: 'check.untestable',
@@ -345,10 +371,17 @@ async function recordInTx(
       });
   }
 
-  // Posture: history on every scored run; events only when complete and moved enough.
+  // Posture: history when the score or grade moves (a step series: each point holds until the next;
+  // runs keep every score); events only when complete and moved enough.
   const posture = outcome.posture;
-  const domainUpdate: Partial<typeof domains.$inferInsert> = { lastCheckedAt: now, updatedAt: now };
-  if (posture && posture.score !== null && posture.grade !== null) {
+  let setPosture = false;
+  let verifiedNow = false;
+  if (
+    posture &&
+    posture.score !== null &&
+    posture.grade !== null &&
+    (posture.score !== domain.postureScore || posture.grade !== domain.postureGrade)
+  ) {
     await tx
       .insert(postureHistory)
       .values({
@@ -378,12 +411,10 @@ async function recordInTx(
           );
         }
       }
-      domainUpdate.postureScore = posture.score;
-      domainUpdate.postureGrade = posture.grade;
+      setPosture = true;
     } else if (before === null) {
       // A first, partial score is still better than none on a dashboard; it is flagged in history.
-      domainUpdate.postureScore = posture.score;
-      domainUpdate.postureGrade = posture.grade;
+      setPosture = true;
     }
   }
 
@@ -391,7 +422,7 @@ async function recordInTx(
   if (!domain.verifiedAt && Array.isArray(outcome.verificationTxt)) {
     const wanted = verificationValue(domain.verificationToken);
     if (outcome.verificationTxt.some((txt) => txt.trim() === wanted)) {
-      domainUpdate.verifiedAt = now;
+      verifiedNow = true;
       events.push({
         type: 'domain.verified',
         severity: 'info',
@@ -400,17 +431,23 @@ async function recordInTx(
       });
     }
   }
-  await tx.update(domains).set(domainUpdate).where(eq(domains.id, target.domainId));
-
-  // Next slot: interval ±10 % jitter (families.ts), computed in the one UPDATE.
-  const jitter = (random() * 2 - 1) * jitterFraction;
-  await tx
-    .update(domainSchedules)
-    .set({
-      lastRunAt: now,
-      nextRunAt: sql`${now.toISOString()}::timestamptz + make_interval(secs => ${domainSchedules.intervalSeconds} * ${1 + jitter}::float8)`,
-    })
-    .where(and(eq(domainSchedules.domainId, target.domainId), eq(domainSchedules.family, outcome.family)));
+  // The domain's summary columns and the family's next slot (interval ±10 % jitter), one statement.
+  const factor = 1 + (random() * 2 - 1) * jitterFraction;
+  const nowText = now.toISOString();
+  await tx.execute(sql`
+    with schedule as (
+      update domain_schedules
+         set last_run_at = ${nowText}::timestamptz,
+             next_run_at = ${nowText}::timestamptz + make_interval(secs => interval_seconds * ${factor}::float8)
+       where domain_id = ${target.domainId} and family = ${outcome.family}
+      returning 1)
+    update domains
+       set last_checked_at = ${nowText}::timestamptz,
+           updated_at = ${nowText}::timestamptz,
+           posture_score = case when ${setPosture} then ${setPosture ? posture!.score : null}::smallint else posture_score end,
+           posture_grade = case when ${setPosture} then ${setPosture ? posture!.grade : null}::text else posture_grade end,
+           verified_at = case when ${verifiedNow} then ${nowText}::timestamptz else verified_at end
+     where id = ${target.domainId}`);
 
   const eventIds: string[] = [];
   if (events.length > 0) {

@@ -284,28 +284,23 @@ export function createReportsService(deps: { db: Database; clock: Clock }) {
             dispositions: { none: messages - quarantine - reject, quarantine, reject },
           };
         });
-        const totals = dayRows.reduce(
-          (t, d) => ({
-            ...t,
-            messages: t.messages + d.messages,
-            dmarcPass: t.dmarcPass + d.dmarcPass,
-            dkimAligned: t.dkimAligned + d.dkimAligned,
-            spfAligned: t.spfAligned + d.spfAligned,
-            dispositions: {
-              none: t.dispositions.none + d.dispositions.none,
-              quarantine: t.dispositions.quarantine + d.dispositions.quarantine,
-              reject: t.dispositions.reject + d.dispositions.reject,
-            },
-          }),
-          {
-            day: `${window.from}..${window.to}`,
-            messages: 0,
-            dmarcPass: 0,
-            dkimAligned: 0,
-            spfAligned: 0,
-            dispositions: { none: 0, quarantine: 0, reject: 0 },
-          } as DayVolume,
-        );
+        const totals: DayVolume = {
+          day: `${window.from}..${window.to}`,
+          messages: 0,
+          dmarcPass: 0,
+          dkimAligned: 0,
+          spfAligned: 0,
+          dispositions: { none: 0, quarantine: 0, reject: 0 },
+        };
+        for (const d of dayRows) {
+          totals.messages += d.messages;
+          totals.dmarcPass += d.dmarcPass;
+          totals.dkimAligned += d.dkimAligned;
+          totals.spfAligned += d.spfAligned;
+          totals.dispositions.none += d.dispositions.none;
+          totals.dispositions.quarantine += d.dispositions.quarantine;
+          totals.dispositions.reject += d.dispositions.reject;
+        }
         return {
           domainId: domainTypedId,
           window,
