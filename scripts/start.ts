@@ -4,6 +4,7 @@
  * together on Ctrl-C or SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, parseDeploymentMode } from '@mailwarden/core';
 import { loadDatabaseConfig, runMigrations, setupDatabase } from '@mailwarden/db';
 
@@ -13,6 +14,9 @@ const env = { ...process.env };
 if (mode !== 'production' && env.DATABASE_ADMIN_URL === undefined) {
   env.DATABASE_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 }
+// The API seals webhook secrets that the worker opens: outside production both children get the
+// same key for this run (each would otherwise make up its own). Production sets ENCRYPTION_KEY.
+if (mode !== 'production' && !env.ENCRYPTION_KEY) env.ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 try {
   const db = loadDatabaseConfig(env, mode);
