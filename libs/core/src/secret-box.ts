@@ -90,7 +90,11 @@ export const encryptionVariables = {
     parse: parseEncryptionKey,
   } satisfies VariableSpec<Buffer>,
   ENCRYPTION_KEYS_PREVIOUS: {
-    ...list('earlier ENCRYPTION_KEYs, comma list: still decrypt, never encrypt (key rotation)', parseEncryptionKey, []),
+    ...list(
+      'earlier ENCRYPTION_KEYs, comma list: still decrypt, never encrypt (key rotation)',
+      parseEncryptionKey,
+      [],
+    ),
     secret: true,
   },
 };

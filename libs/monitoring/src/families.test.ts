@@ -131,7 +131,9 @@ describe('TLS family', () => {
     const events = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.monitoringEvents));
     expect(
       events.some(
-        (e) => e.type === 'finding.resolved' && (e.payload as any).finding.code === 'tls.cert_expired',
+        (e) =>
+          e.type === 'finding.resolved' &&
+          (e.payload as { finding: { code: string } }).finding.code === 'tls.cert_expired',
       ),
     ).toBe(true);
     expect(added.id).toMatch(/^dom_/);

@@ -141,7 +141,9 @@ describe('monitoring a domain', () => {
     expect(broken.summaries[0]!.stored).toBe(1);
     const afterBreak = await eventsOf(tenant.id, rowId);
     const opened = afterBreak.filter(
-      (e) => e.type === 'finding.opened' && (e.payload as any).finding.code === 'dmarc.policy_none',
+      (e) =>
+        e.type === 'finding.opened' &&
+        (e.payload as { finding: { code: string } }).finding.code === 'dmarc.policy_none',
     );
     expect(opened).toHaveLength(1);
     expect(opened[0]!.suppressed).toBeNull();
@@ -155,7 +157,9 @@ describe('monitoring a domain', () => {
     await runDue([apex]);
     const afterFix = await eventsOf(tenant.id, rowId);
     const resolved = afterFix.filter((e) => e.type === 'finding.resolved');
-    expect(resolved.map((e) => (e.payload as any).finding.code)).toContain('dmarc.policy_none');
+    expect(resolved.map((e) => (e.payload as { finding: { code: string } }).finding.code)).toContain(
+      'dmarc.policy_none',
+    );
     expect(afterFix.some((e) => e.type === 'posture.improved')).toBe(true);
     expect((await openFindings(tenant.id, rowId)).map((f) => f.code)).not.toContain('dmarc.policy_none');
     const runs = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.checkRuns));
@@ -190,7 +194,7 @@ describe('monitoring a domain', () => {
       events = await eventsOf(tenant.id, rowId);
       const untestable = events.filter((e) => e.type === 'check.untestable');
       expect(untestable).toHaveLength(1);
-      expect((untestable[0]!.payload as any).check).toBe('dmarc');
+      expect((untestable[0]!.payload as { check: string }).check).toBe('dmarc');
 
       // A third unknown run does not repeat the alert.
       clock.set(new Date(clock.now().getTime() + 2 * 3_600_000));

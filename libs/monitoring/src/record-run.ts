@@ -10,7 +10,7 @@ import type { CheckResult, Finding, Posture, Severity } from '@mailwarden/checks
 import { severityRank } from '@mailwarden/checks';
 import { uuidv7 } from '@mailwarden/core';
 import { type CheckFamily, type Database, type EventType, schema, type Tx, withTenant } from '@mailwarden/db';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { jitterFraction } from './families.ts';
 import { findingFingerprint } from './fingerprint.ts';
 
@@ -94,8 +94,7 @@ async function recordInTx(
   now: Date,
   random: () => number,
 ): Promise<RecordedRun> {
-  const { domains, domainSchedules, checkRuns, findings, checkStates, postureHistory, monitoringEvents } =
-    schema;
+  const { checkRuns, findings, checkStates, postureHistory, monitoringEvents } = schema;
   // The domain (locked: runs of one domain are serialised), the tenant's threshold and whether a
   // maintenance window is open — one round trip.
   const loaded = await tx.execute<{
