@@ -94,6 +94,15 @@ const schema = {
   BLOCKLISTS_IP: blocklistsVariable('ip'),
   BLOCKLISTS_DOMAIN: blocklistsVariable('domain'),
   ...encryptionVariables,
+  SMTP_RELAY_URL: {
+    ...str(
+      'SMTP relay for e-mail alerts, smtp://user:pass@host:587 (STARTTLS) or smtps://; empty: no e-mail alerts',
+      '',
+    ),
+    secret: true,
+    parse: (raw: string) => url('', ['smtp:', 'smtps:']).parse(raw),
+  },
+  ALERT_MAIL_FROM: str('From address of alert mail', 'Mailwarden <alerts@localhost>'),
   PUBLIC_BASE_URL: str('public URL of the dashboard, for links in alerts; empty for none', ''),
   WEBHOOK_TIMEOUT_MS: int('timeout of one webhook delivery attempt', { min: 100, max: 60_000 }, 15_000),
   WEBHOOK_ALLOW_HTTP: bool('allow http: webhook URLs (labs only)', false),

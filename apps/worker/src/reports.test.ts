@@ -9,14 +9,29 @@ import { gzipSync } from 'node:zlib';
 import { createLogger, systemClock, uuidv7 } from '@mailwarden/core';
 import { createDatabase, createPool, type Database, schema, withTenant } from '@mailwarden/db';
 import { ingestRawReport, storeRawReport } from '@mailwarden/monitoring';
-import { allQueueNames, createRedisConnection, parseReportJobId, queueNames } from '@mailwarden/queue';
+import {
+  allQueueNames,
+  createProducer,
+  createRedisConnection,
+  parseReportJobId,
+  queueNames,
+} from '@mailwarden/queue';
 import { corpusPath } from '@mailwarden/testing/corpus';
 import { createTestTenant } from '@mailwarden/testing/db';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from './config.ts';
 import { threadParser } from './processors/report-thread.ts';
-import { baseEnv, obliterate, postgresUrl, redisUrl, uniquePrefix, waitForJobState } from './test-kit.ts';
+import {
+  baseEnv,
+  mainPath,
+  obliterate,
+  postgresUrl,
+  redisUrl,
+  spawnEntry,
+  uniquePrefix,
+  waitForJobState,
+} from './test-kit.ts';
 import { buildWorker, type MailwardenWorker } from './worker.ts';
 
 let pool: ReturnType<typeof createPool>;
@@ -197,4 +212,80 @@ describe('the report parser thread', () => {
     expect(result).toMatchObject({ state: 'failed', errorCode: 'report.deadline_exceeded' });
     expect(await counts(tenant.id)).toEqual({ reports: 0, rows: 0, messages: 0 });
   }, 30_000);
+});
+
+describe('a worker killed mid-parse', () => {
+  it('should lose nothing and duplicate nothing: the next worker stores the report once', async () => {
+    const killPrefix = uniquePrefix();
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'example.com');
+    const records = 150_000;
+    const stored = await storeRawReport(
+      { db, clock },
+      tenant.id,
+      'smtp',
+      gzipSync(reportXml(records, 'kill-1')),
+    );
+    const env = {
+      ...baseEnv(killPrefix),
+      WORKER_LOCK_DURATION_MS: '1000',
+      WORKER_STALLED_INTERVAL_MS: '250',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
+    const connection = createRedisConnection(redisUrl, 'producer');
+    const attempts = async () => {
+      const [row] = await withTenant(db, tenant.id, (tx) =>
+        tx
+          .select({ attempts: schema.rawReports.attempts })
+          .from(schema.rawReports)
+          .where(eq(schema.rawReports.id, stored.id)),
+      );
+      return row?.attempts ?? 0;
+    };
+    const rowsWritten = async () => {
+      // Rows of the open transaction are invisible; pg_stat_activity shows the batch inserts under way.
+      const r = await pool.query<{ n: string }>(
+        "select count(*) as n from pg_stat_activity where query like '%insert into dmarc_report_rows%' and pid <> pg_backend_pid() and state <> 'idle'",
+      );
+      return Number(r.rows[0]!.n);
+    };
+    try {
+      const first = spawnEntry(mainPath, env);
+      await first.waitForLog('worker ready');
+      const producer = createProducer(connection, killPrefix);
+      await producer.enqueue(
+        queueNames.reports,
+        'parse-report',
+        { tenantId: tenant.id, rawReportId: stored.id },
+        { jobId: parseReportJobId(stored.id) },
+      );
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await attempts()) === 0) await new Promise((r) => setTimeout(r, 20));
+      // Past the first batches: rows are being written inside the parse's transaction.
+      while (Date.now() < deadline && (await rowsWritten()) === 0)
+        await new Promise((r) => setTimeout(r, 10));
+      first.child.kill('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      expect(await counts(tenant.id)).toEqual({ reports: 0, rows: 0, messages: 0 });
+      expect(await rawState(tenant.id, stored.id)).toEqual({ state: 'pending', code: null });
+
+      const second = spawnEntry(mainPath, env);
+      await second.waitForLog('worker ready');
+      try {
+        const until = Date.now() + 40_000;
+        while (Date.now() < until && (await rawState(tenant.id, stored.id))?.state === 'pending')
+          await new Promise((r) => setTimeout(r, 100));
+        expect(await rawState(tenant.id, stored.id)).toEqual({ state: 'parsed', code: null });
+        expect(await counts(tenant.id)).toEqual({ reports: 1, rows: records, messages: records * 2 });
+        expect(await attempts()).toBe(2);
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+      await producer.close();
+    } finally {
+      for (const name of allQueueNames) await obliterate(connection, name, killPrefix);
+      await connection.quit();
+    }
+  }, 90_000);
 });

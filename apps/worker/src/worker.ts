@@ -1,5 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { type AlertMailer, createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
+import {
+  type AlertMailer,
+  createSmtpAlertMailer,
+  createWebhooksService,
+  type WebhooksService,
+} from '@mailwarden/alerts';
 import { createDnssecValidator } from '@mailwarden/checks';
 import { type Clock, createSecretBox, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, pingPool } from '@mailwarden/db';
@@ -118,6 +123,15 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       domainLists: config.BLOCKLISTS_DOMAIN,
     }),
   };
+  const mailer =
+    deps.mailer ??
+    (config.SMTP_RELAY_URL
+      ? createSmtpAlertMailer({
+          url: config.SMTP_RELAY_URL,
+          from: config.ALERT_MAIL_FROM,
+          ca: config.TLS_EXTRA_CA_FILE,
+        })
+      : undefined);
   const webhooks: WebhooksService = createWebhooksService({
     db,
     clock,
@@ -129,7 +143,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       allowHttp: config.WEBHOOK_ALLOW_HTTP,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       ...(config.PUBLIC_BASE_URL ? { dashboardBaseUrl: config.PUBLIC_BASE_URL } : {}),
-      ...(deps.mailer ? { mailer: deps.mailer } : {}),
+      ...(mailer ? { mailer } : {}),
     },
   });
   const processors = createProcessors({

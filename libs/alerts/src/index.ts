@@ -3,6 +3,7 @@ export * from './delivery/retry-schedule.ts';
 export * from './delivery/webhook-request.ts';
 export * from './delivery/webhook-url.ts';
 export * from './email/alert-email.ts';
+export * from './email/smtp-mailer.ts';
 export * from './events/alert-events.ts';
 export * from './events/dashboard-links.ts';
 export * from './events/event-view.ts';

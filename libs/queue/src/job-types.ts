@@ -27,6 +27,7 @@ export type QueueJobTypes = {
   [queueNames.checksTls]: CheckJob;
   [queueNames.checksBlocklist]: CheckJob;
   [queueNames.webhooks]: WebhookJob;
+  [queueNames.reports]: ReportJob;
 };
 
 export type JobNameOf<Q extends keyof QueueJobTypes> = QueueJobTypes[Q]['name'];
@@ -112,9 +113,22 @@ export interface DeliveryRef {
   tenantId: string;
   deliveryId: string;
 }
+export interface EndpointRef {
+  tenantId: string;
+  endpointId: string;
+}
 export type WebhookJob =
   | { name: 'dispatch-event'; payload: EventRef }
-  | { name: 'deliver'; payload: DeliveryRef };
+  | { name: 'deliver'; payload: DeliveryRef }
+  /** The daily digest of one e-mail endpoint (a job scheduler per endpoint, `digest.<endpoint>`). */
+  | { name: 'send-digest'; payload: EndpointRef };
+
+/** Parse one committed raw report of one tenant (ids only; the bytes stay in Postgres). */
+export interface RawReportRef {
+  tenantId: string;
+  rawReportId: string;
+}
+export type ReportJob = { name: 'parse-report'; payload: RawReportRef };
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NAME_RE = /^[a-z0-9._-]{1,253}$/;
@@ -170,9 +184,27 @@ export function parseEventRef(data: unknown): Parsed<EventRef> {
   return { ok: true, payload: { tenantId, eventId } };
 }
 
+export function parseEndpointRef(data: unknown): Parsed<EndpointRef> {
+  if (!isRef(data, 'endpointId')) return { ok: false, problems: ['payload needs tenantId and endpointId uuids'] };
+  const { tenantId, endpointId } = data as EndpointRef;
+  return { ok: true, payload: { tenantId, endpointId } };
+}
+
 export function parseDeliveryRef(data: unknown): Parsed<DeliveryRef> {
   if (!isRef(data, 'deliveryId'))
     return { ok: false, problems: ['payload needs tenantId and deliveryId uuids'] };
   const { tenantId, deliveryId } = data as DeliveryRef;
   return { ok: true, payload: { tenantId, deliveryId } };
+}
+
+export function parseRawReportRef(data: unknown): Parsed<RawReportRef> {
+  if (!isRef(data, 'rawReportId'))
+    return { ok: false, problems: ['payload needs tenantId and rawReportId uuids'] };
+  const { tenantId, rawReportId } = data as RawReportRef;
+  return { ok: true, payload: { tenantId, rawReportId } };
+}
+
+/** `rpt.<uuid>`: one job per raw report, so an intake retry and the sweeper collapse into one. */
+export function parseReportJobId(rawReportId: string): string {
+  return `rpt.${rawReportId}`;
 }

@@ -8,7 +8,11 @@ import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
 import { createParseReportProcessor, type ReportProcessorDeps } from './reports.processor.ts';
 import { createPurgeProcessor, createSweepProcessor, createTickProcessor } from './scheduler.processor.ts';
-import { createDeliverProcessor, createDispatchProcessor } from './webhooks.processor.ts';
+import {
+  createDeliverProcessor,
+  createDigestProcessor,
+  createDispatchProcessor,
+} from './webhooks.processor.ts';
 
 export type { JobContext, JobProcessor, ProcessorMap } from './processor.ts';
 
@@ -17,7 +21,7 @@ export interface ProcessorDeps {
   db: Database;
   producer: Producer;
   runners: FamilyRunners;
-  webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery'>;
+  webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery' | 'sendDigest'>;
   /** Report parsing isolation and limits (issue 6). */
   reports?: Pick<ReportProcessorDeps, 'parserThread' | 'reportLimits'>;
 }
@@ -39,6 +43,7 @@ export function createProcessors(deps: ProcessorDeps): ProcessorMap {
     [queueNames.webhooks]: {
       'dispatch-event': createDispatchProcessor(deps),
       deliver: createDeliverProcessor(deps),
+      'send-digest': createDigestProcessor(deps),
     },
     [queueNames.reports]: { 'parse-report': createParseReportProcessor({ ...deps, ...deps.reports }) },
   };

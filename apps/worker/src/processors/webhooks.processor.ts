@@ -1,11 +1,11 @@
 import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
-import { type Producer, parseDeliveryRef, parseEventRef, queueNames } from '@mailwarden/queue';
+import { type Producer, parseDeliveryRef, parseEndpointRef, parseEventRef, queueNames } from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
 import type { JobProcessor } from './processor.ts';
 
 export interface WebhookProcessorDeps {
-  webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery'>;
+  webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery' | 'sendDigest'>;
   producer: Producer;
   clock: Clock;
 }
@@ -61,5 +61,14 @@ export function createDeliverProcessor(deps: WebhookProcessorDeps): JobProcessor
       ]);
     }
     return { state: result.state, retryAt: result.retryAt?.toISOString() ?? null };
+  };
+}
+
+/** `webhooks`/`send-digest`: the daily digest of one e-mail endpoint. */
+export function createDigestProcessor(deps: WebhookProcessorDeps): JobProcessor {
+  return async (job) => {
+    const parsed = parseEndpointRef(job.data);
+    if (!parsed.ok) throw new UnrecoverableError(`invalid digest payload: ${parsed.problems.join('; ')}`);
+    return { events: await deps.webhooks.sendDigest(parsed.payload.tenantId, parsed.payload.endpointId) };
   };
 }

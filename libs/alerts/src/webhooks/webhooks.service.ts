@@ -25,7 +25,7 @@ import {
   withTenant,
 } from '@mailwarden/db';
 import type { AllowList } from '@mailwarden/net';
-import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt } from 'drizzle-orm';
 import {
   type DeliverWebhookOptions,
   deliverWebhook,
@@ -33,7 +33,7 @@ import {
 } from '../delivery/deliver-webhook.ts';
 import { endpointHealthAfter, nextAttemptAt } from '../delivery/retry-schedule.ts';
 import { validateWebhookUrl, webhookUrlError } from '../delivery/webhook-url.ts';
-import { type AlertMailer, formatAlertEmail } from '../email/alert-email.ts';
+import { type AlertMailer, formatAlertEmail, formatDigestEmail } from '../email/alert-email.ts';
 import { type AlertEvent, eventFromStored, serializeEvent } from '../events/alert-events.ts';
 import {
   activeSecrets,
@@ -416,6 +416,48 @@ export function createWebhooksService(deps: {
       );
       if (rows.length === 0) throw notFound('delivery', typedDeliveryId);
       return id;
+    },
+
+    /**
+     * The daily digest of an e-mail endpoint: the alerting events of the last 24 hours it subscribes
+     * to, in one message. Nothing is sent for a quiet day. Returns how many events it held.
+     */
+    async sendDigest(tenantId: string, endpointId: string): Promise<number> {
+      const now = clock.now();
+      const since = new Date(now.getTime() - 24 * 3_600_000);
+      const loaded = await withTenant(db, tenantId, async (tx) => {
+        const [endpoint] = await tx
+          .select()
+          .from(webhookEndpoints)
+          .where(eq(webhookEndpoints.id, endpointId));
+        if (!endpoint || endpoint.format !== 'email' || !endpoint.dailyDigest || !endpoint.enabled)
+          return null;
+        const rows = await tx
+          .select()
+          .from(monitoringEvents)
+          .where(and(gte(monitoringEvents.occurredAt, since), isNull(monitoringEvents.suppressed)))
+          .orderBy(asc(monitoringEvents.id))
+          .limit(5_000);
+        return {
+          endpoint,
+          rows: rows.filter((r) => endpoint.events.length === 0 || endpoint.events.includes(r.type)),
+        };
+      });
+      if (!loaded || !runtime.mailer) return 0;
+      const events = loaded.rows.flatMap((row) => {
+        const stored = eventFromStored({ type: row.type, occurredAt: row.occurredAt, payload: row.payload });
+        return stored.ok ? [stored.event] : [];
+      });
+      const target = box
+        .open(loaded.endpoint.targetCiphertext, targetContext(loaded.endpoint.id))
+        .toString('utf8');
+      const message = formatDigestEmail(events, {
+        to: target,
+        day: now,
+        ...(runtime.dashboardBaseUrl ? { dashboardBaseUrl: runtime.dashboardBaseUrl } : {}),
+      });
+      if (message) await runtime.mailer.send(message);
+      return events.length;
     },
 
     /**
