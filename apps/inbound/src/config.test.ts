@@ -11,6 +11,13 @@ describe('loadInboundConfig', () => {
       INBOUND_SMTP_HOST: '127.0.0.1',
       INBOUND_SMTP_PORT: 2525,
       INBOUND_DOMAIN: 'reports.localhost',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'mw',
+      INBOUND_MAX_MESSAGE_BYTES: 32 * 1024 * 1024,
+      INBOUND_MAX_CONNECTIONS: 500,
+      INBOUND_MAX_CONNECTIONS_PER_IP: 10,
+      INBOUND_TLS_CERT_FILE: '',
+      INBOUND_TLS_KEY_FILE: '',
     });
   });
 

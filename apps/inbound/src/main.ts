@@ -1,9 +1,14 @@
-import { ConfigError, createLogger } from '@mailwarden/core';
+import { readFileSync } from 'node:fs';
+import { ConfigError, createLogger, systemClock } from '@mailwarden/core';
+import { createDatabase, createPool } from '@mailwarden/db';
+import { createProducer, createRedisConnection, parseReportJobId, queueNames } from '@mailwarden/queue';
 import { type InboundConfig, loadInboundConfig } from './config.ts';
+import { createReportReceiver } from './smtp-receiver.ts';
 
 /**
- * Process entry of the inbound report-mail receiver. For now it only validates its configuration,
- * announces itself and waits for SIGTERM/SIGINT; the SMTP listener comes in a later change.
+ * Process entry of the inbound report-mail receiver: the SMTP listener of report addresses
+ * (smtp-receiver.ts), over the app's Postgres role and the job queue. SIGTERM/SIGINT stop taking
+ * connections and let the ones in flight finish.
  */
 
 /** sysexits.h EX_CONFIG: a supervisor can tell "fix the configuration" from a crash. */
@@ -20,18 +25,67 @@ function loadConfig(): InboundConfig | undefined {
   }
 }
 
-function run(config: InboundConfig): void {
+function readTls(config: InboundConfig): { certPem: string; keyPem: string } | undefined | null {
+  if (!config.INBOUND_TLS_CERT_FILE && !config.INBOUND_TLS_KEY_FILE) return undefined;
+  try {
+    return {
+      certPem: readFileSync(config.INBOUND_TLS_CERT_FILE, 'utf8'),
+      keyPem: readFileSync(config.INBOUND_TLS_KEY_FILE, 'utf8'),
+    };
+  } catch (err) {
+    console.error(
+      `invalid configuration:\n  - INBOUND_TLS_CERT_FILE/INBOUND_TLS_KEY_FILE: ${(err as Error).message}`,
+    );
+    return null;
+  }
+}
+
+async function run(config: InboundConfig): Promise<void> {
+  const tls = readTls(config);
+  if (tls === null) {
+    process.exitCode = exitConfigError;
+    return;
+  }
   const logger = createLogger(config.LOG_LEVEL, 'inbound');
-  // Nothing else holds the event loop open until the SMTP listener exists; this timer stands in.
-  const keepAlive = setInterval(() => {}, 2 ** 30);
+  const pool = createPool(config.DATABASE_URL, { applicationName: 'mailwarden-inbound' });
+  const db = createDatabase(pool);
+  const redis = createRedisConnection(config.REDIS_URL, 'producer', {
+    lazyConnect: true,
+    onError: (err) => logger.warn({ err }, 'redis connection error'),
+  });
+  const producer = createProducer(redis, config.QUEUE_PREFIX);
+  const receiver = createReportReceiver({
+    db,
+    clock: systemClock,
+    logger,
+    domain: config.INBOUND_DOMAIN,
+    maxMessageBytes: config.INBOUND_MAX_MESSAGE_BYTES,
+    maxConnections: config.INBOUND_MAX_CONNECTIONS,
+    maxConnectionsPerIp: config.INBOUND_MAX_CONNECTIONS_PER_IP,
+    ...(tls ? { tls } : {}),
+    async enqueueParse(tenantId, rawReportId) {
+      await producer.enqueue(
+        queueNames.reports,
+        'parse-report',
+        { tenantId, rawReportId },
+        { jobId: parseReportJobId(rawReportId) },
+      );
+    },
+  });
+  const address = await receiver.listen(config.INBOUND_SMTP_HOST, config.INBOUND_SMTP_PORT);
 
   function stop(signal: NodeJS.Signals): void {
     logger.info({ signal }, 'inbound stopping');
-    clearInterval(keepAlive);
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
-    logger.info('inbound stopped');
-    // The process ends on its own once nothing is pending, with exit code 0.
+    void (async () => {
+      await receiver.close();
+      await producer.close().catch(() => {});
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
+      await pool.end();
+      logger.info('inbound stopped');
+    })();
   }
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -41,12 +95,13 @@ function run(config: InboundConfig): void {
     {
       mode: config.mode,
       smtpHost: config.INBOUND_SMTP_HOST,
-      smtpPort: config.INBOUND_SMTP_PORT,
+      smtpPort: address.port,
       domain: config.INBOUND_DOMAIN,
+      starttls: Boolean(tls),
     },
     'inbound ready',
   );
 }
 
 const config = loadConfig();
-if (config) run(config);
+if (config) await run(config);

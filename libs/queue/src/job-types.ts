@@ -185,7 +185,8 @@ export function parseEventRef(data: unknown): Parsed<EventRef> {
 }
 
 export function parseEndpointRef(data: unknown): Parsed<EndpointRef> {
-  if (!isRef(data, 'endpointId')) return { ok: false, problems: ['payload needs tenantId and endpointId uuids'] };
+  if (!isRef(data, 'endpointId'))
+    return { ok: false, problems: ['payload needs tenantId and endpointId uuids'] };
   const { tenantId, endpointId } = data as EndpointRef;
   return { ok: true, payload: { tenantId, endpointId } };
 }

@@ -15,6 +15,8 @@ export const queueNames = {
   checksBlocklist: 'checks-blocklist',
   /** Turning events into deliveries, and delivering them. */
   webhooks: 'webhooks',
+  /** Parsing stored raw reports into report rows (issue 6). */
+  reports: 'reports',
 } as const;
 
 export type QueueName = (typeof queueNames)[keyof typeof queueNames];

@@ -1,6 +1,12 @@
 import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
-import { type Producer, parseDeliveryRef, parseEndpointRef, parseEventRef, queueNames } from '@mailwarden/queue';
+import {
+  type Producer,
+  parseDeliveryRef,
+  parseEndpointRef,
+  parseEventRef,
+  queueNames,
+} from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
 import type { JobProcessor } from './processor.ts';
 

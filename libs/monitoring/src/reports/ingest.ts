@@ -96,9 +96,13 @@ interface RowBuffer {
   pending: AggregateRecord[];
 }
 
-/** One multi-row INSERT of records split into daily buckets, column arrays through unnest(). */
-async function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<number> {
-  if (buffer.pending.length === 0) return 0;
+/**
+ * One multi-row INSERT of records split into daily buckets, column arrays through unnest(). The
+ * arrays are built here, synchronously; the returned promise is the statement, already sent, so
+ * the caller parses the next batch while Postgres writes this one.
+ */
+function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<number> {
+  if (buffer.pending.length === 0) return Promise.resolve(0);
   const buckets = splitIntoDailyBuckets({ dateRange: buffer.dateRange, records: buffer.pending });
   buffer.pending = [];
   const cols = {
@@ -136,9 +140,11 @@ async function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<n
     }
   }
   const n = cols.day.length;
-  if (n === 0) return 0;
+  if (n === 0) return Promise.resolve(0);
   const p = sql.param;
-  await tx.execute(sql`
+  // Drizzle's query promise is lazy: then() sends it.
+  return tx
+    .execute(sql`
     insert into dmarc_report_rows
       (tenant_id, report_id, domain_id, day, source_ip, count, disposition, dkim_evaluated,
        spf_evaluated, dkim_aligned, spf_aligned, header_from, envelope_from, reasons, dkim_auth, spf_auth)
@@ -147,8 +153,8 @@ async function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<n
                   ${p(cols.disposition)}::text[], ${p(cols.dkimEval)}::text[], ${p(cols.spfEval)}::text[],
                   ${p(cols.dkimAligned)}::bool[], ${p(cols.spfAligned)}::bool[],
                   ${p(cols.headerFrom)}::text[], ${p(cols.envelopeFrom)}::text[],
-                  ${p(cols.reasons)}::jsonb[], ${p(cols.dkimAuth)}::jsonb[], ${p(cols.spfAuth)}::jsonb[]) as u`);
-  return n;
+                  ${p(cols.reasons)}::jsonb[], ${p(cols.dkimAuth)}::jsonb[], ${p(cols.spfAuth)}::jsonb[]) as u`)
+    .then(() => n);
 }
 
 /** Inserts the report header; undefined when the same report is already stored (dedup key). */
@@ -334,6 +340,20 @@ export async function ingestRawReport(
       const result = emptyResult(rawReportId, 'parsed');
       const domains = await domainIndex(tx);
       let buffer: RowBuffer | undefined;
+      // At most one INSERT in flight while the next batch is parsed; awaited before the next one.
+      let inflight: Promise<number> | undefined;
+      const settle = async () => {
+        if (!inflight) return;
+        const pending = inflight;
+        inflight = undefined;
+        result.rows += await pending;
+      };
+      const flush = async (rows: RowBuffer) => {
+        await settle();
+        inflight = writeRows(tx, tenantId, rows);
+        // Awaited by the next settle(); this only keeps a failure from being reported as unhandled.
+        inflight.catch(() => {});
+      };
       let newReports = 0;
       let newShown = 0;
       const readOptions: ReadReportsOptions = options.limits ? { limits: options.limits } : {};
@@ -367,14 +387,15 @@ export async function ingestRawReport(
             if (!buffer) break;
             for (const record of event.records) buffer.pending.push(record);
             if (buffer.pending.length >= rowBatchSize) {
-              result.rows += await writeRows(tx, tenantId, buffer);
+              await flush(buffer);
               await options.onBatch?.(result.rows);
             }
             break;
           }
           case 'aggregate-end': {
             if (!buffer) break;
-            result.rows += await writeRows(tx, tenantId, buffer);
+            await flush(buffer);
+            await settle();
             await tx
               .update(dmarcReports)
               .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
@@ -400,6 +421,7 @@ export async function ingestRawReport(
             break;
         }
       }
+      await settle();
       // `duplicate`: nothing new at all; `quarantined`: only reports about domains not watched.
       const state: RawReportState =
         newReports === 0 && result.duplicates > 0

@@ -7,7 +7,7 @@
 import { AppError, type Clock, decodeId, encodeId, notFound } from '@mailwarden/core';
 import { type Database, type ReportIntake, schema, withTenant } from '@mailwarden/db';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { rawReportStatus, type StoredRawReport, storeRawReport } from './raw-reports.ts';
+import { ensureReportAddress, rawReportStatus, type StoredRawReport, storeRawReport } from './raw-reports.ts';
 
 const DAY_MS = 86_400_000;
 /** Widest window an analytics query may ask for. */
@@ -152,6 +152,11 @@ export function createReportsService(deps: { db: Database; clock: Clock }) {
     /** Commits an upload (or a received message); the caller enqueues the parse after this returns. */
     store(tenantId: string, via: ReportIntake, bytes: Uint8Array): Promise<StoredRawReport> {
       return storeRawReport(deps, tenantId, via, bytes);
+    },
+
+    /** The tenant's report address local part (created on first use): `<token>@<INBOUND_DOMAIN>`. */
+    reportAddressToken(tenantId: string): Promise<string> {
+      return ensureReportAddress(db, tenantId);
     },
 
     async status(tenantId: string, typedId: string) {
