@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.ts';
 import type { ApiContainer } from './container.ts';
 import { accountsModule } from './graphql/accounts.resolvers.ts';
+import { monitoringModule } from './graphql/monitoring.resolvers.ts';
 import { systemModule } from './graphql/system.resolvers.ts';
 import auth from './plugins/auth.ts';
 import graphql from './plugins/graphql.ts';
@@ -19,12 +20,19 @@ import { jwksRoutes } from './routes/jwks.routes.ts';
 import { apiKeysRoutes } from './routes/v1/api-keys.routes.ts';
 import { auditRoutes } from './routes/v1/audit.routes.ts';
 import { authRoutes } from './routes/v1/auth.routes.ts';
+import { domainsRoutes } from './routes/v1/domains.routes.ts';
+import { eventsRoutes } from './routes/v1/events.routes.ts';
+import { findingsRoutes } from './routes/v1/findings.routes.ts';
 import { invitationsRoutes } from './routes/v1/invitations.routes.ts';
+import { maintenanceRoutes } from './routes/v1/maintenance.routes.ts';
 import { membersRoutes } from './routes/v1/members.routes.ts';
+import { messagesRoutes } from './routes/v1/messages.routes.ts';
 import { metaRoutes } from './routes/v1/meta.routes.ts';
 import { passwordRoutes } from './routes/v1/password.routes.ts';
+import { reportsRoutes } from './routes/v1/reports.routes.ts';
 import { sessionsRoutes } from './routes/v1/sessions.routes.ts';
 import { tenantRoutes } from './routes/v1/tenant.routes.ts';
+import { tenantDataRoutes } from './routes/v1/tenant-data.routes.ts';
 import { totpRoutes } from './routes/v1/totp.routes.ts';
 import { version } from './version.ts';
 
@@ -67,9 +75,38 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
       ]) {
         await app.register(routes, { prefix: '/v1', auth: container.auth });
       }
+      await app.register(messagesRoutes, {
+        prefix: '/v1',
+        checkMessage: container.checkMessage,
+        maxBytes: config.MESSAGE_CHECK_MAX_BYTES,
+        perMinute: config.MESSAGE_CHECK_PER_MINUTE,
+      });
+      await app.register(reportsRoutes, {
+        prefix: '/v1',
+        reports: container.reports,
+        enqueueParse: container.enqueueReportParse,
+        maxBytes: config.REPORT_UPLOAD_MAX_BYTES,
+        inboundDomain: config.INBOUND_DOMAIN,
+        logger: container.logger,
+      });
+      for (const routes of [
+        domainsRoutes,
+        findingsRoutes,
+        eventsRoutes,
+        maintenanceRoutes,
+        tenantDataRoutes,
+      ]) {
+        await app.register(routes, { prefix: '/v1', monitoring: container.monitoring });
+      }
       await app.register(graphql, {
-        modules: [systemModule(version), accountsModule(container.auth)],
+        modules: [
+          systemModule(version),
+          accountsModule(container.auth),
+          monitoringModule(container.monitoring, container.auth.authenticator),
+        ],
         maxDepth: config.GRAPHQL_MAX_DEPTH,
+        limits: { maxCost: config.GRAPHQL_MAX_COST, maxAliases: config.GRAPHQL_MAX_ALIASES },
+        subscriptions: { authenticator: container.auth.authenticator, liveEvents: container.liveEvents },
         production: config.mode === 'production',
       });
     },

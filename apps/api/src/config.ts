@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseEncryptionKey } from '@mailwarden/auth';
+import { blocklistsVariable, DEFAULT_MESSAGE_MAX_BYTES } from '@mailwarden/checks';
 import {
   bool,
   type DeploymentMode,
@@ -13,6 +14,7 @@ import {
   type VariableSpec,
 } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
+import { type DnsServerAddress, parseDnsServers, readSystemDnsServers } from '@mailwarden/net';
 
 /** Every variable the API reads (DESIGN.md §4). Only this file looks at process.env. */
 export const apiVariables = {
@@ -49,6 +51,44 @@ export const apiVariables = {
     600,
   ),
   GRAPHQL_MAX_DEPTH: int('deepest GraphQL query accepted', { min: 2, max: 50 }, 10),
+  GRAPHQL_MAX_COST: int(
+    'largest static cost of a GraphQL operation: fields times page sizes (docs/monitoring.md)',
+    { min: 100, max: 10_000_000 },
+    50_000,
+  ),
+  GRAPHQL_MAX_ALIASES: int('most aliased fields in one GraphQL document', { min: 1, max: 1_000 }, 50),
+  DNS_SERVERS: {
+    description:
+      'upstream resolvers for lookups the API makes itself (message check, domain verification), ip[:port] comma list',
+    // /etc/resolv.conf when unset; if that lists none, every lookup of the message check is unknown.
+    fallback: () => readSystemDnsServers(),
+    parse: (raw) => {
+      const servers = parseDnsServers(raw);
+      if (servers.length === 0) throw new Error('lists no server');
+      return servers;
+    },
+  } satisfies VariableSpec<DnsServerAddress[]>,
+  BLOCKLISTS_IP: blocklistsVariable('ip'),
+  BLOCKLISTS_DOMAIN: blocklistsVariable('domain'),
+  MESSAGE_CHECK_MAX_BYTES: int(
+    'largest message POST /v1/messages/check reads (raw bytes; base64 in JSON may be a third larger)',
+    { min: 1024, max: 50 * 1024 * 1024 },
+    DEFAULT_MESSAGE_MAX_BYTES,
+  ),
+  INBOUND_DOMAIN: str(
+    'domain of the report addresses the inbound receiver accepts (rua=mailto:<token>@<domain>)',
+    'reports.localhost',
+  ),
+  REPORT_UPLOAD_MAX_BYTES: int(
+    'largest report file POST /v1/reports accepts (xml, gz, zip, json or a whole message)',
+    { min: 1024, max: 64 * 1024 * 1024 },
+    32 * 1024 * 1024,
+  ),
+  MESSAGE_CHECK_PER_MINUTE: int(
+    'message checks per minute per client address (each costs DNS lookups and CPU)',
+    { min: 1, max: 100_000 },
+    30,
+  ),
   ENCRYPTION_KEY: {
     description:
       'base64 of 32 random bytes: key for secrets at rest (TOTP seeds, signing keys, webhook secrets)',

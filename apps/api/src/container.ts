@@ -4,12 +4,23 @@ import {
   createRecordingMailer,
   type RecordingMailer,
 } from '@mailwarden/auth';
+import { type CheckMessageOptions, checkMessage, type MessageCheckReport } from '@mailwarden/checks';
 import { type Clock, createLogger, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, createPool, type Database } from '@mailwarden/db';
-import { createRedisConnection } from '@mailwarden/queue';
+import {
+  createDomainsService,
+  createFindingsService,
+  createReportsService,
+  createTenantDataService,
+  type ReportsService,
+} from '@mailwarden/monitoring';
+import { createDnsClient, type DnsClient } from '@mailwarden/net';
+import { createProducer, createRedisConnection, parseReportJobId, queueNames } from '@mailwarden/queue';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ApiConfig } from './config.ts';
+import { createLiveEvents, type LiveEvents } from './live-events.ts';
+import { createMonitoringApi, type MonitoringApi } from './monitoring.ts';
 
 /**
  * Everything the API's routes use, wired by hand in one place (no IoC container). Tests build
@@ -25,8 +36,26 @@ export interface ApiContainer {
   /** Outgoing mail; the recording mailer until an SMTP transport is configured (see README). */
   mailer: RecordingMailer;
   auth: AuthServices;
+  /**
+   * The DNS client of checks the API runs itself (the message check): one per process, so its TTL
+   * cache is shared by every tenant's requests. Sockets open on the first query.
+   */
+  dns: DnsClient;
+  /** SPF, DKIM, ARC, DMARC and domain blocklists of one raw message (libs/checks). */
+  checkMessage(raw: Uint8Array, envelope: MessageEnvelope): Promise<MessageCheckReport>;
+  /** Report intake and analytics (issue 6). */
+  reports: ReportsService;
+  /** Enqueues the parse of a committed raw report (after its commit; the sweeper covers a loss). */
+  enqueueReportParse(tenantId: string, rawReportId: string): Promise<void>;
+  /** Domains, findings, events, maintenance windows, tenant export/delete (issue 5), with audit and queueing. */
+  monitoring: MonitoringApi;
+  /** Publisher of the GraphQL `events` subscription; bound to Mercurius' emitter by the GraphQL plugin. */
+  liveEvents: LiveEvents;
   close(): Promise<void>;
 }
+
+/** What the SMTP session would have told a receiver; each part optional (docs/message-check.md). */
+export type MessageEnvelope = Pick<CheckMessageOptions, 'clientIp' | 'helo' | 'mailFrom'>;
 
 export function createApiContainer(config: ApiConfig, options: { lazy?: boolean } = {}): ApiContainer {
   const logger = createLogger(config.LOG_LEVEL, 'api');
@@ -63,6 +92,25 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
       redisKeyPrefix: config.REDIS_KEY_PREFIX,
     },
   });
+  const dns = createDnsClient({ servers: config.DNS_SERVERS });
+  // Queues share the deployment's Redis key prefix (REDIS_KEY_PREFIX: "queues, rate limits").
+  const producer = createProducer(redis, config.REDIS_KEY_PREFIX);
+  const reports = createReportsService({ db, clock: systemClock });
+  const liveEvents = createLiveEvents();
+  // Verification must see a TXT record the moment it is published: a cached "no such record" from
+  // the previous attempt would refuse it for the negative TTL. Same servers, no cache.
+  const verificationDns = createDnsClient({ servers: config.DNS_SERVERS, cache: false });
+  const monitoring = createMonitoringApi({
+    // Domain verification looks its TXT record up through the same DNS client (DNS_SERVERS).
+    domains: createDomainsService({ db, clock: systemClock, resolver: verificationDns }),
+    findings: createFindingsService({ db, clock: systemClock }),
+    tenantData: createTenantDataService({ db, now: () => systemClock.now() }),
+    audit: auth.audit,
+    producer,
+    liveEvents,
+    tenantName: async (principal) => (await auth.tenantSettings.get(principal)).name,
+    logger,
+  });
   return {
     logger,
     clock: systemClock,
@@ -71,8 +119,32 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     redis,
     mailer,
     auth,
+    dns,
+    checkMessage: (raw, envelope) =>
+      checkMessage(raw, {
+        ...envelope,
+        resolver: dns,
+        domainLists: config.BLOCKLISTS_DOMAIN,
+        ipLists: config.BLOCKLISTS_IP,
+        maxBytes: config.MESSAGE_CHECK_MAX_BYTES,
+        now: () => systemClock.now(),
+      }),
+    reports,
+    monitoring,
+    liveEvents,
+    async enqueueReportParse(tenantId, rawReportId) {
+      await producer.enqueue(
+        queueNames.reports,
+        'parse-report',
+        { tenantId, rawReportId },
+        { jobId: parseReportJobId(rawReportId) },
+      );
+    },
     async close() {
+      await producer.close().catch(() => {});
       auth.close();
+      dns.close();
+      verificationDns.close();
       await Promise.allSettled([pool.end(), redis.status === 'wait' ? redis.disconnect() : redis.quit()]);
     },
   };

@@ -6,9 +6,18 @@
  * Later resources join by adding a row to `resources` below (DESIGN.md §5: every endpoint has a
  * cross-tenant test).
  */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { decodeId, systemClock, uuidv7 } from '@mailwarden/core';
+import { schema, withTenant } from '@mailwarden/db';
+import { ingestRawReport } from '@mailwarden/monitoring';
+import { createDnsClient, type DnsClient } from '@mailwarden/net';
+import { corpusPath } from '@mailwarden/testing/corpus';
+import { startDnsServer, type TestDnsServer } from '@mailwarden/testing/dns-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, bearer, expectProblem, gql, type SignedUp, signUp, uniqueEmail } from './auth-helpers.ts';
 import { buildTestApp, type TestApp } from './helper.ts';
+import { addDomain, runDnsFamily, serveDomain, uniqueApex } from './monitoring-helpers.ts';
 
 interface Request {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -35,6 +44,23 @@ interface TenantResource {
 }
 
 const nil = (prefix: string) => `${prefix}_${'0'.repeat(26)}`;
+
+/** Monitoring data of tenant A comes from a real dns-family run against the loopback DNS server. */
+let dns: TestDnsServer;
+let dnsClient: DnsClient;
+let monitored: { domainId: string } | undefined;
+async function monitoredDomain(t: TestApp, a: SignedUp) {
+  if (!monitored) {
+    const apex = uniqueApex('victim');
+    serveDomain(dns, apex, 'v=DMARC1; p=none');
+    const domainId = (await addDomain(t, a.accessToken, apex)).id;
+    await runDnsFamily({ t, client: dnsClient }, a.tenantId, domainId);
+    monitored = { domainId };
+  }
+  return monitored;
+}
+const firstItemId = async (t: TestApp, a: SignedUp, url: string) =>
+  (await t.app.inject({ url, headers: bearer(a.accessToken) })).json().items[0].id as string;
 
 const resources: TenantResource[] = [
   {
@@ -116,6 +142,121 @@ const resources: TenantResource[] = [
     list: { method: 'GET', url: '/v1/audit-events?limit=100' },
     graphql: { list: '{ auditEvents(first: 100) { nodes { id } } }' },
   },
+  {
+    name: 'report upload',
+    async create(t, a) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/reports',
+        headers: { ...bearer(a.accessToken), 'content-type': 'application/xml' },
+        payload: `<feedback><report_metadata><report_id>${randomUUID()}</report_id></report_metadata></feedback>`,
+      });
+      return res.json().id;
+    },
+    missingId: nil('rpt'),
+    read: (id) => ({ method: 'GET', url: `/v1/reports/uploads/${id}` }),
+  },
+  {
+    name: 'DMARC aggregate report',
+    async create(t, a) {
+      // The worker's part (parse into report rows) runs here directly on the uploaded bytes.
+      const tenantId = decodeId('ten', a.tenantId)!;
+      await withTenant(t.container.db, tenantId, (tx) =>
+        tx
+          .insert(schema.domains)
+          .values({ id: uuidv7(), tenantId, name: 'example.com', verificationToken: 'x' }),
+      );
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/reports',
+        headers: { ...bearer(a.accessToken), 'content-type': 'application/xml' },
+        payload: readFileSync(
+          corpusPath(
+            'dmarc-aggregate',
+            'parsedmarc',
+            'aggregate',
+            'example.net!example.com!1529366400!1529452799.xml',
+          ),
+        ),
+      });
+      await ingestRawReport(
+        { db: t.container.db, clock: systemClock },
+        tenantId,
+        decodeId('rpt', res.json().id)!,
+      );
+      const list = await t.app.inject({ url: '/v1/reports', headers: bearer(a.accessToken) });
+      return list.json().items[0].id;
+    },
+    missingId: nil('rpt'),
+    list: { method: 'GET', url: '/v1/reports?limit=200' },
+  },
+  {
+    name: 'domain',
+    async create(t, a) {
+      return (await addDomain(t, a.accessToken, uniqueApex('victim'))).id;
+    },
+    missingId: nil('dom'),
+    read: (id) => ({ method: 'GET', url: `/v1/domains/${id}` }),
+    list: { method: 'GET', url: '/v1/domains?limit=200' },
+    update: (id) => ({ method: 'PATCH', url: `/v1/domains/${id}`, payload: { alertThreshold: 'critical' } }),
+    remove: (id) => ({ method: 'DELETE', url: `/v1/domains/${id}` }),
+    graphql: {
+      read: (id) => `{ domain(id: "${id}") { id name openFindings { id } recentEvents { id } } }`,
+      list: '{ domains(first: 100) { nodes { id openFindings { id domain { id } } recentEvents { id domain { id } } postureHistory { score } } } }',
+      update: (id) => `mutation { updateDomain(id: "${id}", input: {alertThreshold: critical}) { id } }`,
+      remove: (id) => `mutation { deleteDomain(id: "${id}") }`,
+    },
+  },
+  {
+    name: 'finding',
+    async create(t, a) {
+      const { domainId } = await monitoredDomain(t, a);
+      return firstItemId(t, a, `/v1/findings?domainId=${domainId}`);
+    },
+    missingId: nil('fnd'),
+    read: (id) => ({ method: 'GET', url: `/v1/findings/${id}` }),
+    list: { method: 'GET', url: '/v1/findings?limit=200' },
+    update: (id) => ({ method: 'POST', url: `/v1/findings/${id}/acknowledge`, payload: {} }),
+    remove: (id) => ({ method: 'DELETE', url: `/v1/findings/${id}/acknowledgement` }),
+    graphql: {
+      read: (id) => `{ finding(id: "${id}") { id domain { id name } } }`,
+      list: '{ findings(first: 100) { nodes { id domain { id } } } }',
+      update: (id) => `mutation { muteFinding(id: "${id}", until: "2099-01-01T00:00:00Z") { id } }`,
+      remove: (id) => `mutation { unacknowledgeFinding(id: "${id}") { id } }`,
+    },
+  },
+  {
+    name: 'monitoring event',
+    async create(t, a) {
+      const { domainId } = await monitoredDomain(t, a);
+      return firstItemId(t, a, `/v1/events?domainId=${domainId}`);
+    },
+    missingId: nil('evt'),
+    list: { method: 'GET', url: '/v1/events?limit=200' },
+    graphql: { list: '{ events(first: 100) { nodes { id domain { id } } } }' },
+  },
+  {
+    name: 'maintenance window',
+    async create(t, a) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/maintenance-windows',
+        headers: bearer(a.accessToken),
+        payload: {
+          startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+          endsAt: new Date(Date.now() + 7_200_000).toISOString(),
+        },
+      });
+      return res.json().id;
+    },
+    missingId: nil('mnt'),
+    list: { method: 'GET', url: '/v1/maintenance-windows' },
+    remove: (id) => ({ method: 'DELETE', url: `/v1/maintenance-windows/${id}` }),
+    graphql: {
+      list: '{ maintenanceWindows { id } }',
+      remove: (id) => `mutation { deleteMaintenanceWindow(id: "${id}") }`,
+    },
+  },
 ];
 
 let t: TestApp;
@@ -124,7 +265,11 @@ let b: SignedUp;
 /** Every credential tenant B can hold: the owner's access token and an admin API key. */
 const bCredentials: Record<string, string> = {};
 beforeAll(async () => {
-  t = await buildTestApp();
+  // Domain verification in the API resolves through DNS_SERVERS: a loopback server, never the system's.
+  dns = await startDnsServer({ host: '127.0.0.1' });
+  dns.setZone('test', {});
+  dnsClient = createDnsClient({ servers: [{ host: dns.host, port: dns.port }], attempts: 1, cache: false });
+  t = await buildTestApp({ DNS_SERVERS: `${dns.host}:${dns.port}` });
   a = await signUp(t, { tenantName: 'Tenant A' });
   b = await signUp(t, { tenantName: 'Tenant B' });
   bCredentials.session = b.accessToken;
@@ -136,7 +281,11 @@ beforeAll(async () => {
   });
   bCredentials.apiKey = key.json().key;
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  dnsClient.close();
+  await dns.close();
+});
 
 const call = (req: Request, token: string) =>
   t.app.inject({
@@ -207,6 +356,55 @@ describe.each(resources)('tenant B against tenant A: $name', (resource) => {
       }
     }
     await expectUnchanged();
+  });
+});
+
+describe('monitoring: endpoints that take a domain id', () => {
+  it("should answer B about A's domain exactly as about a missing one, or with nothing", async () => {
+    const { domainId } = await monitoredDomain(t, a);
+    const missing = nil('dom');
+    for (const token of Object.values(bCredentials)) {
+      for (const op of [
+        (id: string) => ({ method: 'GET' as const, url: `/v1/domains/${id}/runs` }),
+        (id: string) => ({ method: 'GET' as const, url: `/v1/domains/${id}/posture` }),
+        (id: string) => ({ method: 'POST' as const, url: `/v1/domains/${id}/verify` }),
+        (id: string) => ({
+          method: 'POST' as const,
+          url: '/v1/maintenance-windows',
+          payload: {
+            domainId: id,
+            startsAt: new Date(Date.now() + 60_000).toISOString(),
+            endsAt: new Date(Date.now() + 120_000).toISOString(),
+          },
+        }),
+      ]) {
+        expect(stripVolatile(expectProblem(await call(op(domainId), token), 404, 'not_found'))).toEqual(
+          stripVolatile(expectProblem(await call(op(missing), token), 404, 'not_found')),
+        );
+      }
+      for (const url of [`/v1/findings?domainId=${domainId}`, `/v1/events?domainId=${domainId}`]) {
+        const res = await call({ method: 'GET', url }, token);
+        expect(res.json()).toEqual({ items: [], nextCursor: null });
+      }
+      const { body } = await gql(
+        t,
+        `{ findings(filter: {domainId: "${domainId}"}) { nodes { id } } events(filter: {domainId: "${domainId}"}) { nodes { id } } }`,
+        { token },
+      );
+      expect(body.data).toEqual({ findings: { nodes: [] }, events: { nodes: [] } });
+      const runs = await gql(t, `{ runs(domainId: "${domainId}") { nodes { id } } }`, { token });
+      expect(runs.body.errors[0].extensions.code).toBe('not_found');
+      const verify = await gql(t, `mutation { verifyDomain(id: "${domainId}") { id } }`, { token });
+      expect(verify.body.errors[0].extensions.code).toBe('not_found');
+    }
+    // Scan now once (the per-domain counter is B's own, so A's domain is not throttled by B).
+    expectProblem(
+      await call({ method: 'POST', url: `/v1/domains/${domainId}/scan` }, bCredentials.session!),
+      404,
+      'not_found',
+    );
+    const own = await call({ method: 'POST', url: `/v1/domains/${domainId}/scan` }, a.accessToken);
+    expect(own.statusCode).toBe(202);
   });
 });
 

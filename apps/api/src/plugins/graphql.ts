@@ -1,25 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Principal } from '@mailwarden/auth';
+import { type Authenticator, assertCan, assertUnrestricted, type Principal } from '@mailwarden/auth';
 import { AppError, type ErrorCode, isAppError } from '@mailwarden/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GraphQLError } from 'graphql';
 import mercurius from 'mercurius';
+import { type GraphqlLimits, measureOperation } from '../graphql/limits.ts';
 import { type GraphqlModule, mergeModules } from '../graphql/modules.ts';
+import type { LiveEvents } from '../live-events.ts';
 
 declare module 'mercurius' {
   interface MercuriusContext {
     /** The principal the auth plugin resolved for this HTTP request (null without credentials). */
     principal: Principal | null;
+    /** Subscriptions only: the credential of connection_init, checked again for every event. */
+    authorization?: string;
   }
 }
 
 export interface GraphqlOptions {
   modules: GraphqlModule[];
   maxDepth: number;
+  /** Cost and alias caps (graphql/limits.ts), checked on every operation before it runs. */
+  limits: GraphqlLimits;
   /** GraphiQL and introspection are development conveniences; production has neither. */
   production: boolean;
+  /**
+   * Subscriptions over WebSocket (graphql-transport-ws or graphql-ws on GET /graphql). Clients
+   * authenticate in connection_init: `{"authorization": "Bearer <access token or API key>"}`.
+   */
+  subscriptions?: {
+    authenticator: Authenticator;
+    liveEvents: LiveEvents;
+    /** Mercurius' emitter; the in-process mqemitter when left out (see live-events.ts). */
+    emitter?: unknown;
+  };
 }
 
 // mercurius loads graphql's CommonJS build; a rule from the ESM build would be "from another realm".
@@ -43,6 +59,9 @@ function classify(error: GraphQLError): { code: ErrorCode; status: number; messa
   if (original?.code === 'MER_ERR_GQL_QUERY_DEPTH' || (error as Coded).code === 'MER_ERR_GQL_QUERY_DEPTH') {
     return { code: 'query_too_complex', status: 400, message: error.message };
   }
+  if (original?.code === 'MER_ERR_GQL_CSRF_PREVENTION') {
+    return { code: 'bad_request', status: 400, message: original.message };
+  }
   if (!original || original.code === 'MER_ERR_GQL_VALIDATION') {
     const syntax = error.message.startsWith('Syntax Error');
     return { code: syntax ? 'bad_request' : 'validation_failed', status: 400, message: error.message };
@@ -51,8 +70,40 @@ function classify(error: GraphQLError): { code: ErrorCode; status: number; messa
   return { code: 'internal', status: 500, message: new AppError('internal').message };
 }
 
+/** The bearer credential of a connection_init payload, in any of the shapes clients send it. */
+function initAuthorization(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const p = payload as Record<string, unknown>;
+  const headers = (typeof p.headers === 'object' && p.headers !== null ? p.headers : {}) as Record<
+    string,
+    unknown
+  >;
+  const value = p.authorization ?? p.Authorization ?? headers.authorization ?? headers.Authorization;
+  return typeof value === 'string' && value.length <= 4096 ? value : undefined;
+}
+
+function checkLimits(limits: GraphqlLimits, measured: { cost: number; aliases: number }): void {
+  if (measured.aliases > limits.maxAliases)
+    throw new AppError('query_too_complex', {
+      detail: `the document uses ${measured.aliases} aliases; at most ${limits.maxAliases} are allowed`,
+    });
+  if (measured.cost > limits.maxCost)
+    throw new AppError('query_too_complex', {
+      detail: `the query may resolve ${measured.cost} fields; at most ${limits.maxCost} are allowed (lower first/limit)`,
+    });
+}
+
 async function graphql(app: FastifyInstance, options: GraphqlOptions) {
   const { resolvers, loaders } = mergeModules(options.modules);
+  // CSRF prevention wants a preflight-forcing header, which a browser cannot add to a WebSocket
+  // handshake. The handshake carries no credential (it is sent in connection_init), so a cross-site
+  // page that opens one gains nothing; mark real upgrades (Node's `upgrade` flag) as safe.
+  if (options.subscriptions) {
+    app.addHook('onRequest', async (request) => {
+      if ((request.raw as { upgrade?: boolean }).upgrade && request.url.split('?')[0] === '/graphql')
+        request.headers['mercurius-require-preflight'] = 'websocket';
+    });
+  }
   await app.register(mercurius, {
     schema: sdl,
     resolvers,
@@ -63,6 +114,30 @@ async function graphql(app: FastifyInstance, options: GraphqlOptions) {
     validationRules: options.production ? [NoSchemaIntrospectionCustomRule] : [],
     // The same principal as REST, resolved once per request by the auth plugin.
     context: (request) => ({ principal: request.principal }),
+    ...(options.subscriptions
+      ? {
+          subscription: {
+            ...(options.subscriptions.emitter ? { emitter: options.subscriptions.emitter as never } : {}),
+            keepAlive: 30_000,
+            // The same credentials as HTTP, sent once in connection_init; refused: connection_error.
+            onConnect: async (data: { payload?: unknown }) => {
+              const authorization = initAuthorization(data.payload);
+              if (!authorization) return false;
+              try {
+                const principal = await options.subscriptions!.authenticator.authenticate(
+                  authorization,
+                  'session-or-api-key',
+                );
+                assertUnrestricted(principal);
+                assertCan(principal, 'domains.read');
+                return { principal, authorization };
+              } catch {
+                return false;
+              }
+            },
+          },
+        }
+      : {}),
     // Refuse simple cross-site form posts that would skip CORS preflight.
     csrfPrevention: true,
     allowBatchedQueries: false,
@@ -93,6 +168,19 @@ async function graphql(app: FastifyInstance, options: GraphqlOptions) {
       };
     },
   });
+
+  // Cost and alias limits need the variables, so they run per request, before execution.
+  app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
+    const operationName = (context.reply?.request.body as { operationName?: string } | undefined)
+      ?.operationName;
+    checkLimits(options.limits, measureOperation(schema, document, operationName, variables ?? {}));
+  });
+  app.graphql.addHook('preSubscriptionExecution', async (schema, document) => {
+    checkLimits(options.limits, measureOperation(schema, document, undefined, {}));
+  });
+  // Publishing goes straight to the emitter Mercurius subscribes through.
+  const emitter = (app.graphql.pubsub as unknown as { emitter?: Parameters<LiveEvents['bind']>[0] }).emitter;
+  if (options.subscriptions && emitter) options.subscriptions.liveEvents.bind(emitter);
 }
 
 export default fp(graphql, { name: 'graphql' });

@@ -47,8 +47,23 @@ export const permissionTable = {
   'api_keys.manage': { scope: 'admin', sessionOnly: true, description: 'create, rename and revoke API keys' },
   'audit.read': { scope: 'admin', description: 'read the audit log' },
   'account.self': { scope: 'read', sessionOnly: true, description: 'own sessions, password and 2FA' },
-  'domains.read': { scope: 'read', description: 'read domains, findings and reports (later issues)' },
-  'domains.write': { scope: 'write', description: 'add, change and remove domains (later issues)' },
+  'domains.read': {
+    scope: 'read',
+    description: 'read domains, findings, runs, posture history, events, maintenance windows and reports',
+  },
+  'domains.write': {
+    scope: 'write',
+    description: 'add, change, verify, scan now and remove domains; upload reports',
+  },
+  'findings.manage': { scope: 'write', description: 'mute and acknowledge findings' },
+  'maintenance.manage': { scope: 'write', description: 'create and delete maintenance windows' },
+  'tenant.export': { scope: 'admin', description: 'export all data of the tenant (GDPR)' },
+  'tenant.delete': {
+    scope: 'admin',
+    ownerOnly: true,
+    sessionOnly: true,
+    description: 'delete the tenant and all its data (GDPR)',
+  },
 } as const satisfies Record<string, PermissionRule>;
 
 export type Permission = keyof typeof permissionTable;
