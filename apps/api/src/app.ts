@@ -34,6 +34,7 @@ import { sessionsRoutes } from './routes/v1/sessions.routes.ts';
 import { tenantRoutes } from './routes/v1/tenant.routes.ts';
 import { tenantDataRoutes } from './routes/v1/tenant-data.routes.ts';
 import { totpRoutes } from './routes/v1/totp.routes.ts';
+import { webhooksRoutes } from './routes/v1/webhooks.routes.ts';
 import { version } from './version.ts';
 
 /**
@@ -44,6 +45,7 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
   return fp(
     async (app: FastifyInstance) => {
       // 1. Cross-cutting infrastructure.
+      app.decorate('scanNowWindowSeconds', config.SCAN_NOW_INTERVAL_SECONDS);
       await app.register(routeConventions);
       await app.register(requestId);
       await app.register(requestLog);
@@ -80,6 +82,13 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
         checkMessage: container.checkMessage,
         maxBytes: config.MESSAGE_CHECK_MAX_BYTES,
         perMinute: config.MESSAGE_CHECK_PER_MINUTE,
+      });
+      await app.register(webhooksRoutes, {
+        prefix: '/v1',
+        auth: container.auth,
+        webhooks: container.webhooks,
+        enqueueDelivery: container.enqueueDelivery,
+        syncDigest: container.syncDigest,
       });
       await app.register(reportsRoutes, {
         prefix: '/v1',

@@ -14,7 +14,7 @@ import {
   type VariableSpec,
 } from '@mailwarden/core';
 import { databaseVariables } from '@mailwarden/db';
-import { type DnsServerAddress, parseDnsServers, readSystemDnsServers } from '@mailwarden/net';
+import { netVariables } from '@mailwarden/net';
 
 /** Every variable the API reads (DESIGN.md §4). Only this file looks at process.env. */
 export const apiVariables = {
@@ -57,17 +57,20 @@ export const apiVariables = {
     50_000,
   ),
   GRAPHQL_MAX_ALIASES: int('most aliased fields in one GraphQL document', { min: 1, max: 1_000 }, 50),
-  DNS_SERVERS: {
-    description:
-      'upstream resolvers for lookups the API makes itself (message check, domain verification), ip[:port] comma list',
-    // /etc/resolv.conf when unset; if that lists none, every lookup of the message check is unknown.
-    fallback: () => readSystemDnsServers(),
-    parse: (raw) => {
-      const servers = parseDnsServers(raw);
-      if (servers.length === 0) throw new Error('lists no server');
-      return servers;
-    },
-  } satisfies VariableSpec<DnsServerAddress[]>,
+  // Lookups the API makes itself (message check, domain verification, webhook targets). Tests must
+  // name their loopback server: no test falls back to the machine's resolver.
+  ...netVariables,
+  QUEUE_PREFIX: str('Redis key prefix of the job queues; the worker and inbound must use the same', 'mw'),
+  WEBHOOK_ALLOW_HTTP: bool('allow http: webhook URLs (labs only)', false),
+  SMTP_RELAY_URL: {
+    ...str('SMTP relay of the worker for e-mail alerts; set here too so e-mail endpoints are accepted', ''),
+    secret: true,
+  },
+  SCAN_NOW_INTERVAL_SECONDS: int(
+    'least time between two scan-now requests of one domain',
+    { min: 1, max: 3_600 },
+    60,
+  ),
   BLOCKLISTS_IP: blocklistsVariable('ip'),
   BLOCKLISTS_DOMAIN: blocklistsVariable('domain'),
   MESSAGE_CHECK_MAX_BYTES: int(

@@ -1,3 +1,4 @@
+import { createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
 import {
   type AuthServices,
   createAuthServices,
@@ -5,7 +6,7 @@ import {
   type RecordingMailer,
 } from '@mailwarden/auth';
 import { type CheckMessageOptions, checkMessage, type MessageCheckReport } from '@mailwarden/checks';
-import { type Clock, createLogger, type Logger, systemClock } from '@mailwarden/core';
+import { type Clock, createLogger, createSecretBox, type Logger, systemClock } from '@mailwarden/core';
 import { createDatabase, createPool, type Database } from '@mailwarden/db';
 import {
   createDomainsService,
@@ -51,6 +52,12 @@ export interface ApiContainer {
   monitoring: MonitoringApi;
   /** Publisher of the GraphQL `events` subscription; bound to Mercurius' emitter by the GraphQL plugin. */
   liveEvents: LiveEvents;
+  /** Alert endpoints and deliveries (libs/alerts); deliveries are made by the worker. */
+  webhooks: WebhooksService;
+  /** Hands a delivery to the worker now (test events, redeliveries). */
+  enqueueDelivery(tenantId: string, deliveryId: string): Promise<void>;
+  /** Registers or removes the daily digest job of an e-mail endpoint (endpoint uuid). */
+  syncDigest(tenantId: string, endpointId: string, digest: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,8 +100,22 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     },
   });
   const dns = createDnsClient({ servers: config.DNS_SERVERS });
-  // Queues share the deployment's Redis key prefix (REDIS_KEY_PREFIX: "queues, rate limits").
-  const producer = createProducer(redis, config.REDIS_KEY_PREFIX);
+  // The worker and inbound read the same QUEUE_PREFIX: a job enqueued here is one they take.
+  const producer = createProducer(redis, config.QUEUE_PREFIX);
+  const webhooks = createWebhooksService({
+    db,
+    clock: systemClock,
+    box: createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS),
+    runtime: {
+      resolver: dns,
+      allow: config.PROBE_ALLOW_CIDRS,
+      ca: config.TLS_EXTRA_CA_FILE,
+      allowHttp: config.WEBHOOK_ALLOW_HTTP,
+      // The API only validates targets and seals secrets; mail is sent by the worker's relay. An
+      // e-mail endpoint is accepted when the operator configured one (SMTP_RELAY_URL).
+      emailEnabled: config.SMTP_RELAY_URL !== '',
+    },
+  });
   const reports = createReportsService({ db, clock: systemClock });
   const liveEvents = createLiveEvents();
   // Verification must see a TXT record the moment it is published: a cached "no such record" from
@@ -132,6 +153,30 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     reports,
     monitoring,
     liveEvents,
+    webhooks,
+    async enqueueDelivery(tenantId, deliveryId) {
+      await producer.enqueue(
+        queueNames.webhooks,
+        'deliver',
+        { tenantId, deliveryId },
+        // Each request is its own attempt chain (a redelivery of a finished delivery included).
+        { jobId: `dlv.${deliveryId}.manual.${Date.now()}` },
+      );
+    },
+    async syncDigest(tenantId, endpointId, digest) {
+      const queue = producer.queue(queueNames.webhooks);
+      const schedulerId = `digest.${endpointId}`;
+      if (digest) {
+        // Every day at 07:00 UTC; the job reads the last 24 hours.
+        await queue.upsertJobScheduler(
+          schedulerId,
+          { pattern: '0 7 * * *', tz: 'UTC' },
+          { name: 'send-digest', data: { tenantId, endpointId } },
+        );
+      } else {
+        await queue.removeJobScheduler(schedulerId);
+      }
+    },
     async enqueueReportParse(tenantId, rawReportId) {
       await producer.enqueue(
         queueNames.reports,

@@ -27,6 +27,9 @@ export async function buildTestApp(
     LOG_LEVEL: 'silent',
     DATABASE_URL: inject('databaseUrl'),
     REDIS_KEY_PREFIX: `test-${randomUUID()}`,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    // Nothing listens there: a test that needs DNS passes its own loopback server.
+    DNS_SERVERS: '127.0.0.1:9',
     ...env,
   });
   const container = createApiContainer(config);

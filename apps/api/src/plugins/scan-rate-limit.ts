@@ -10,6 +10,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * duplicate slots and the schedules bound the load.
  */
 export const scanNowLimit = { max: 1, windowSeconds: 60 } as const;
+/**
+ * The window in use is SCAN_NOW_INTERVAL_SECONDS, which buildApp decorates the app with
+ * (`scanNowWindowSeconds`); children inherit decorations. Without it, `scanNowLimit.windowSeconds`.
+ */
+function windowOf(app: FastifyInstance): number {
+  const decorated = (app as unknown as { scanNowWindowSeconds?: number }).scanNowWindowSeconds;
+  return typeof decorated === 'number' ? decorated : scanNowLimit.windowSeconds;
+}
 
 type ScanCheck = (tenantId: string, domainId: string, reply?: FastifyReply) => Promise<void>;
 const built = new WeakMap<FastifyInstance, ScanCheck>();
@@ -17,7 +25,8 @@ const built = new WeakMap<FastifyInstance, ScanCheck>();
 export function scanNowLimiter(app: FastifyInstance): ScanCheck {
   const existing = built.get(app);
   if (existing) return existing;
-  const { max, windowSeconds } = scanNowLimit;
+  const { max } = scanNowLimit;
+  const windowSeconds = windowOf(app);
   const limiter = app.createRateLimit({
     max,
     timeWindow: windowSeconds * 1000,

@@ -87,6 +87,8 @@ export interface WebhookRuntime {
   timeoutMs?: number;
   dashboardBaseUrl?: string;
   mailer?: AlertMailer;
+  /** E-mail endpoints may be created (a relay is configured) even where no mail is sent (the API). */
+  emailEnabled?: boolean;
   /** Test hook: replaces the HTTP sender. */
   send?: (options: DeliverWebhookOptions) => Promise<WebhookAttempt>;
 }
@@ -146,7 +148,7 @@ export function createWebhooksService(deps: {
     if (format === 'email') {
       const address = target.trim();
       if (!EMAIL_RE.test(address)) throw invalid('body.target', 'must be an e-mail address');
-      if (!runtime.mailer)
+      if (!runtime.mailer && !runtime.emailEnabled)
         throw invalid('body.format', 'e-mail alerts need a mail relay configured by the operator');
       return { target: address, display: address.toLowerCase() };
     }

@@ -57,6 +57,15 @@ export const permissionTable = {
   },
   'findings.manage': { scope: 'write', description: 'mute and acknowledge findings' },
   'maintenance.manage': { scope: 'write', description: 'create and delete maintenance windows' },
+  'webhooks.read': {
+    scope: 'read',
+    description: 'list alert endpoints (targets shown as scheme and host) and deliveries',
+  },
+  // Admin: an endpoint receives every event of the tenant; adding one is a way to read them all.
+  'webhooks.manage': {
+    scope: 'admin',
+    description: 'add, change, test and remove alert endpoints; rotate secrets; redeliver',
+  },
   'tenant.export': { scope: 'admin', description: 'export all data of the tenant (GDPR)' },
   'tenant.delete': {
     scope: 'admin',
