@@ -44,7 +44,10 @@ function zones(count: number): Zones {
   const records: Record<string, Record<string, unknown>> = {};
   for (let i = 0; i < count; i++) {
     const d = `d${i}`;
-    records[d] = { MX: [{ preference: 10, exchange: `mx.${d}.sweep.test` }], TXT: ['v=spf1 ip4:192.0.2.0/24 -all'] };
+    records[d] = {
+      MX: [{ preference: 10, exchange: `mx.${d}.sweep.test` }],
+      TXT: ['v=spf1 ip4:192.0.2.0/24 -all'],
+    };
     records[`mx.${d}`] = { A: [`192.0.2.${(i % 250) + 1}`] };
     records[`_dmarc.${d}`] = { TXT: [`v=DMARC1; p=reject; rua=mailto:d@d${i}.sweep.test`] };
   }
@@ -97,10 +100,18 @@ async function main() {
         await tx.insert(schema.tenants).values({ id: tenantId, name: `bench ${t}` });
         const slice = names.filter((_, i) => i % TENANTS === t);
         for (let i = 0; i < slice.length; i += 1000) {
-          const rows = slice.slice(i, i + 1000).map((name) => ({ id: uuidv7(), tenantId, name, verificationToken: 'x' }));
+          const rows = slice
+            .slice(i, i + 1000)
+            .map((name) => ({ id: uuidv7(), tenantId, name, verificationToken: 'x' }));
           await tx.insert(schema.domains).values(rows);
           await tx.insert(schema.domainSchedules).values(
-            rows.map((r) => ({ tenantId, domainId: r.id, family: 'dns' as const, intervalSeconds: 3600, nextRunAt: new Date() })),
+            rows.map((r) => ({
+              tenantId,
+              domainId: r.id,
+              family: 'dns' as const,
+              intervalSeconds: 3600,
+              nextRunAt: new Date(),
+            })),
           );
         }
       });
@@ -128,7 +139,9 @@ async function main() {
     async function runsStored(): Promise<number> {
       let stored = 0;
       for (const tenantId of tenantIds) {
-        const rows = await withTenant(db, tenantId, (tx) => tx.execute(sql`select count(*)::int as n from check_runs`));
+        const rows = await withTenant(db, tenantId, (tx) =>
+          tx.execute(sql`select count(*)::int as n from check_runs`),
+        );
         stored += (rows.rows[0] as { n: number }).n;
       }
       return stored;
@@ -144,7 +157,9 @@ async function main() {
     // Steady state: every domain falls due again; findings are seen again, little changes.
     started = performance.now();
     for (const tenantId of tenantIds) {
-      await withTenant(db, tenantId, (tx) => tx.execute(sql`update domain_schedules set next_run_at = now()`));
+      await withTenant(db, tenantId, (tx) =>
+        tx.execute(sql`update domain_schedules set next_run_at = now()`),
+      );
     }
     const steadyRate = await sweepUntil(2 * DOMAINS, started);
     printFigure('monitoring-sweep', 'raw_scan_rate', baseline, 'domains/s');
@@ -184,9 +199,16 @@ async function main() {
       db,
       clock: systemClock,
       box: createSecretBox(Buffer.from(ENCRYPTION_KEY, 'base64')),
-      runtime: { resolver: createDnsClient({ servers: [{ host: dns.host, port: dns.port }] }), allow: config.PROBE_ALLOW_CIDRS },
+      runtime: {
+        resolver: createDnsClient({ servers: [{ host: dns.host, port: dns.port }] }),
+        allow: config.PROBE_ALLOW_CIDRS,
+      },
     });
-    await webhooks.create(tenantId, { format: 'standard', target: `http://127.79.0.80:${port}/hook`, events: ['webhook.test'] });
+    await webhooks.create(tenantId, {
+      format: 'standard',
+      target: `http://127.79.0.80:${port}/hook`,
+      events: ['webhook.test'],
+    });
     const committed = new Map<string, number>();
     const total = EVENTS_PER_SECOND * EVENT_SECONDS;
     const sendStart = performance.now();
@@ -201,17 +223,28 @@ async function main() {
           tenantId,
           type: 'webhook.test',
           severity: 'info',
-          payload: { endpoint: { id: eventId, displayTarget: 'bench', format: 'standard' }, message: `event ${i}` },
+          payload: {
+            endpoint: { id: eventId, displayTarget: 'bench', format: 'standard' },
+            message: `event ${i}`,
+          },
           occurredAt: new Date(),
         }),
       );
       committed.set(eventId, performance.now());
-      void worker.producer.enqueue(queueNames.webhooks, 'dispatch-event', { tenantId, eventId }, { jobId: `evt.${eventId}` });
+      void worker.producer.enqueue(
+        queueNames.webhooks,
+        'dispatch-event',
+        { tenantId, eventId },
+        { jobId: `evt.${eventId}` },
+      );
     }
     const deadline = performance.now() + 30_000;
-    while (arrivals.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (arrivals.size < total && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     const { encodeId } = await import('@mailwarden/core');
-    const latencies = [...committed].map(([id, at]) => (arrivals.get(encodeId('evt', id)) ?? Number.POSITIVE_INFINITY) - at).sort((a, b) => a - b);
+    const latencies = [...committed]
+      .map(([id, at]) => (arrivals.get(encodeId('evt', id)) ?? Number.POSITIVE_INFINITY) - at)
+      .sort((a, b) => a - b);
     const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
     printFigure('monitoring-sweep', 'webhook_p50_ms', p(0.5), 'ms');
     printFigure('monitoring-sweep', 'webhook_p99_ms', p(0.99), 'ms');
@@ -228,7 +261,8 @@ async function main() {
     receiver.close();
     await worker.stop();
   } finally {
-    for (const name of allQueueNames) await new Queue(name, { connection: redis, prefix }).obliterate({ force: true }).catch(() => {});
+    for (const name of allQueueNames)
+      await new Queue(name, { connection: redis, prefix }).obliterate({ force: true }).catch(() => {});
     await redis.quit();
     await pool.end();
     await bench.drop();

@@ -115,7 +115,11 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
         ],
         maxDepth: config.GRAPHQL_MAX_DEPTH,
         limits: { maxCost: config.GRAPHQL_MAX_COST, maxAliases: config.GRAPHQL_MAX_ALIASES },
-        subscriptions: { authenticator: container.auth.authenticator, liveEvents: container.liveEvents },
+        subscriptions: {
+          authenticator: container.auth.authenticator,
+          liveEvents: container.liveEvents,
+          emitter: container.liveEmitter,
+        },
         production: config.mode === 'production',
       });
     },

@@ -16,7 +16,14 @@ import {
   type ReportsService,
 } from '@mailwarden/monitoring';
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
-import { createProducer, createRedisConnection, parseReportJobId, queueNames } from '@mailwarden/queue';
+import {
+  createProducer,
+  createRedisConnection,
+  createRedisLiveEmitter,
+  parseReportJobId,
+  queueNames,
+  type RedisLiveEmitter,
+} from '@mailwarden/queue';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ApiConfig } from './config.ts';
@@ -52,6 +59,8 @@ export interface ApiContainer {
   monitoring: MonitoringApi;
   /** Publisher of the GraphQL `events` subscription; bound to Mercurius' emitter by the GraphQL plugin. */
   liveEvents: LiveEvents;
+  /** The Redis pub/sub emitter Mercurius subscribes through (absent in a lazy container). */
+  liveEmitter?: RedisLiveEmitter;
   /** Alert endpoints and deliveries (libs/alerts); deliveries are made by the worker. */
   webhooks: WebhooksService;
   /** Hands a delivery to the worker now (test events, redeliveries). */
@@ -118,6 +127,8 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
   });
   const reports = createReportsService({ db, clock: systemClock });
   const liveEvents = createLiveEvents();
+  // Shared with the worker through Redis pub/sub; connects lazily on the first subscribe or publish.
+  const liveEmitter = options.lazy ? undefined : createRedisLiveEmitter(config.REDIS_URL);
   // Verification must see a TXT record the moment it is published: a cached "no such record" from
   // the previous attempt would refuse it for the negative TTL. Same servers, no cache.
   const verificationDns = createDnsClient({ servers: config.DNS_SERVERS, cache: false });
@@ -153,6 +164,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     reports,
     monitoring,
     liveEvents,
+    ...(liveEmitter ? { liveEmitter } : {}),
     webhooks,
     async enqueueDelivery(tenantId, deliveryId) {
       await producer.enqueue(
@@ -187,6 +199,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     },
     async close() {
       await producer.close().catch(() => {});
+      await liveEmitter?.closeAsync();
       auth.close();
       dns.close();
       verificationDns.close();

@@ -4,47 +4,17 @@
  * event itself under its own tenant, so no event body, finding evidence or secret travels through
  * the emitter, and a message that reached the wrong topic still shows nothing (RLS).
  *
- * The emitter is Mercurius' (mqemitter). By default it is in-process: events the API itself creates
- * (domain verification) reach this instance's subscribers. For events the worker creates, give
- * Mercurius a shared emitter (`mqemitter-redis`, not installed yet) through `subscription.emitter`
- * and have the worker call `publishLiveEvents(emitter, refs)` after each commit — same topic, same
- * message, nothing else to change.
+ * The emitter is Mercurius' own, given the shared Redis emitter of libs/queue by the container, so
+ * events the worker publishes after its commits reach every API instance's subscribers.
  */
-import type { EventType } from '@mailwarden/db';
+import { type LiveEventEmitter, type LiveEventRef, publishLiveEvents } from '@mailwarden/queue';
 
-export interface LiveEventRef {
-  /** uuid of the tenant (the topic). */
-  tenantId: string;
-  /** uuid of the monitoring_events row. */
-  eventId: string;
-  /** uuid of the domain, or null for tenant-wide events. */
-  domainId: string | null;
-  type: EventType;
-}
-
-/** One topic per tenant: a subscriber only ever listens to its own. */
-export function liveEventsTopic(tenantId: string): string {
-  return `mw.events.${tenantId}`;
-}
-
-/** The part of an mqemitter (or Mercurius PubSub emitter) a publisher needs. */
-export interface LiveEventEmitter {
-  emit(message: { topic: string; payload: LiveEventRef }, callback?: (err?: unknown) => void): void;
-}
-
-/** What the worker calls after committing events (with a shared emitter; see the header). */
-export async function publishLiveEvents(
-  emitter: LiveEventEmitter,
-  refs: readonly LiveEventRef[],
-): Promise<void> {
-  for (const ref of refs) {
-    await new Promise<void>((resolve, reject) =>
-      emitter.emit({ topic: liveEventsTopic(ref.tenantId), payload: ref }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  }
-}
+export {
+  type LiveEventEmitter,
+  type LiveEventRef,
+  liveEventsTopic,
+  publishLiveEvents,
+} from '@mailwarden/queue';
 
 /**
  * The API's publisher. It is created with the container and bound to Mercurius' emitter once the

@@ -3,7 +3,10 @@
  * codes as REST, the depth/alias/cost limits, and the live `events` subscription over WebSocket.
  * Data comes from real runs (runCheckJob against the loopback DNS server).
  */
-import { decodeId } from '@mailwarden/core';
+import { decodeId, systemClock } from '@mailwarden/core';
+import { createDnsFamilyRunner, runCheckJob } from '@mailwarden/monitoring';
+import { parseAllowList } from '@mailwarden/net';
+import { createRedisLiveEmitter, publishLiveEvents } from '@mailwarden/queue';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, gql, type SignedUp, signUp } from './auth-helpers.ts';
@@ -334,6 +337,12 @@ describe('limits', () => {
   });
 });
 
+function loopbackAllow() {
+  const parsed = parseAllowList('127.0.0.0/8');
+  if (!parsed.ok) throw new Error('allow list');
+  return parsed.allow;
+}
+
 describe('the events subscription', () => {
   let url: string;
   beforeAll(async () => {
@@ -433,6 +442,42 @@ describe('the events subscription', () => {
     expect(theirs.messages.filter((m) => m.type === 'next')).toEqual([]);
     mine.close();
     theirs.close();
+  });
+
+  it('should deliver events the worker publishes from another process, through Redis', async () => {
+    const mine = await connect({ authorization: `Bearer ${owner.accessToken}` });
+    await mine.next((m) => m.type === 'connection_ack');
+    mine.send({
+      id: '1',
+      type: 'subscribe',
+      payload: { query: 'subscription { events(types: ["finding.opened"]) { id type domain { name } } }' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const name = uniqueApex('worker-live');
+    serveDomain(bed.dns, name);
+    const domain = await addDomain(bed.t, owner.accessToken, name);
+    // What the worker does after its commits: a run, then the refs on its own Redis emitter.
+    const tenant = decodeId('ten', owner.tenantId)!;
+    const payloads = await bed.t.container.monitoring.domains.scanNow(tenant, domain.id);
+    const runners = {
+      dns: createDnsFamilyRunner({ resolver: bed.client, allow: loopbackAllow(), fetchTimeoutMs: 500 }),
+    };
+    const summary = await runCheckJob(payloads.find((p) => p.family === 'dns')!, {
+      db: bed.t.container.db,
+      runners,
+      clock: systemClock,
+    });
+    const workerEmitter = createRedisLiveEmitter('redis://127.0.0.1:6379');
+    try {
+      await publishLiveEvents(workerEmitter, summary.live);
+    } finally {
+      await workerEmitter.closeAsync();
+    }
+    const message = await mine.next((m) => m.type === 'next');
+    const event = (message.payload as { data: { events: { type: string; domain: { name: string } } } }).data
+      .events;
+    expect(event).toMatchObject({ type: 'finding.opened', domain: { name } });
+    mine.close();
   });
 
   it('should refuse a connection without valid credentials, and a too deep subscription', async () => {

@@ -20,6 +20,7 @@ import {
   allQueueNames,
   type ConnectionRole,
   createProducer,
+  createRedisLiveEmitter,
   type QueueName,
   queueNames,
   type RedisConnection,
@@ -146,12 +147,15 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       ...(mailer ? { mailer } : {}),
     },
   });
+  // GraphQL subscribers of every API instance hear about events through Redis pub/sub.
+  const live = createRedisLiveEmitter(config.REDIS_URL);
   const processors = createProcessors({
     clock,
     db,
     producer,
     runners,
     webhooks,
+    live,
     reports: {
       parserThread: { maxHeapMb: config.REPORT_PARSE_HEAP_MB, timeoutMs: config.REPORT_PARSE_TIMEOUT_MS },
     },
@@ -321,6 +325,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
         clearInterval(schedulerTimer);
         await Promise.all(workers.map((w) => w.close(!drained)));
         await producer.close().catch(() => {});
+        await live.closeAsync().catch(() => {});
         dns.close();
         await Promise.all([
           closeConnection(workerConnection, drained),

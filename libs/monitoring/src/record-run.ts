@@ -39,6 +39,8 @@ export interface RecordedRun {
   runId?: string;
   /** Events that alert someone, to be dispatched after commit. */
   eventIds: string[];
+  /** Every event written (alerting or not), for live subscribers after commit. */
+  written?: { id: string; type: string }[];
 }
 
 interface EventDraft {
@@ -462,8 +464,9 @@ async function recordInTx(
     }));
     await tx.insert(monitoringEvents).values(rows);
     for (const row of rows) if (row.suppressed === null) eventIds.push(row.id);
+    return { stored: true, runId, eventIds, written: rows.map((r) => ({ id: r.id, type: r.type })) };
   }
-  return { stored: true, runId, eventIds };
+  return { stored: true, runId, eventIds, written: [] };
 }
 
 /** The TXT value a tenant publishes at `_mailwarden.<domain>`. */

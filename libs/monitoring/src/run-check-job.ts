@@ -23,6 +23,8 @@ export interface RunCheckSummary {
   stored: number;
   skipped: number;
   events: EventRef[];
+  /** Every event written, for live subscribers (GraphQL), alerting or not. */
+  live: { tenantId: string; eventId: string; domainId: string; type: string }[];
 }
 
 async function loadOptions(
@@ -62,7 +64,7 @@ export async function runCheckJob(payload: RunCheckPayload, deps: RunCheckDeps):
     groups.set(key, group);
   }
 
-  const summary: RunCheckSummary = { runs: 0, stored: 0, skipped, events: [] };
+  const summary: RunCheckSummary = { runs: 0, stored: 0, skipped, events: [], live: [] };
   for (const { options, targets } of groups.values()) {
     const startedAt = clock.now();
     const started = performance.now();
@@ -97,6 +99,13 @@ export async function runCheckJob(payload: RunCheckPayload, deps: RunCheckDeps):
       if (recorded.stored) summary.stored++;
       else summary.skipped++;
       for (const eventId of recorded.eventIds) summary.events.push({ tenantId: target.tenantId, eventId });
+      for (const event of recorded.written ?? [])
+        summary.live.push({
+          tenantId: target.tenantId,
+          eventId: event.id,
+          domainId: target.domainId,
+          type: event.type,
+        });
     }
   }
   return summary;

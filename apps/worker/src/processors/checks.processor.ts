@@ -1,7 +1,13 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { type FamilyRunners, runCheckJob } from '@mailwarden/monitoring';
-import { type Producer, parseRunCheckPayload, queueNames } from '@mailwarden/queue';
+import {
+  type LiveEventEmitter,
+  type Producer,
+  parseRunCheckPayload,
+  publishLiveEvents,
+  queueNames,
+} from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
 import type { JobProcessor } from './processor.ts';
 
@@ -15,6 +21,8 @@ export function createRunCheckProcessor(deps: {
   runners: FamilyRunners;
   producer: Producer;
   clock: Clock;
+  /** Publishes to GraphQL subscribers through Redis (best effort: the history has every event). */
+  live?: LiveEventEmitter;
 }): JobProcessor {
   return async (job, { log }) => {
     const parsed = parseRunCheckPayload(job.data);
@@ -40,6 +48,11 @@ export function createRunCheckProcessor(deps: {
             'dispatch enqueue failed; the sweeper will pick them up',
           ),
         );
+    }
+    if (deps.live && summary.live.length > 0) {
+      await publishLiveEvents(deps.live, summary.live).catch((err: unknown) =>
+        log.warn({ err }, 'live events not published'),
+      );
     }
     return {
       runs: summary.runs,

@@ -2,7 +2,7 @@ import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import type { FamilyRunners } from '@mailwarden/monitoring';
-import { type Producer, queueNames } from '@mailwarden/queue';
+import { type LiveEventEmitter, type Producer, queueNames } from '@mailwarden/queue';
 import { createRunCheckProcessor } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
@@ -22,6 +22,8 @@ export interface ProcessorDeps {
   producer: Producer;
   runners: FamilyRunners;
   webhooks: Pick<WebhooksService, 'dispatchEvent' | 'attemptDelivery' | 'sendDigest'>;
+  /** Redis pub/sub to the API's GraphQL subscribers. */
+  live?: LiveEventEmitter;
   /** Report parsing isolation and limits (issue 6). */
   reports?: Pick<ReportProcessorDeps, 'parserThread' | 'reportLimits'>;
 }

@@ -432,8 +432,7 @@ export function createWebhooksService(deps: {
           .select()
           .from(webhookEndpoints)
           .where(eq(webhookEndpoints.id, endpointId));
-        if (!endpoint || endpoint.format !== 'email' || !endpoint.dailyDigest || !endpoint.enabled)
-          return null;
+        if (endpoint?.format !== 'email' || !endpoint.dailyDigest || !endpoint.enabled) return null;
         const rows = await tx
           .select()
           .from(monitoringEvents)
