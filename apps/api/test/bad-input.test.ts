@@ -31,6 +31,7 @@ async function buildLoggingApp(): Promise<TestApp> {
     LOG_LEVEL: 'debug',
     DATABASE_URL: inject('databaseUrl'),
     REDIS_KEY_PREFIX: `test-${randomUUID()}`,
+    DNS_SERVERS: '127.0.0.1:9',
     BODY_LIMIT_BYTES: '4096',
   });
   const container = createApiContainer(config);

@@ -44,7 +44,7 @@ async function auditActions(token = owner.accessToken): Promise<string[]> {
 }
 
 function jobsQueue(name: (typeof queueNames)[keyof typeof queueNames]) {
-  return createProducer(bed.t.container.redis, bed.t.config.REDIS_KEY_PREFIX).queue(name);
+  return createProducer(bed.t.container.redis, bed.t.config.QUEUE_PREFIX).queue(name);
 }
 
 describe('adding a domain', () => {

@@ -23,7 +23,7 @@ const MAX_BYTES = 256 * 1024;
 beforeAll(async () => {
   t = await buildTestApp({ REPORT_UPLOAD_MAX_BYTES: String(MAX_BYTES) });
   owner = await signUp(t);
-  queue = new Queue(queueNames.reports, { connection: t.container.redis, prefix: t.config.REDIS_KEY_PREFIX });
+  queue = new Queue(queueNames.reports, { connection: t.container.redis, prefix: t.config.QUEUE_PREFIX });
 });
 
 afterAll(async () => {

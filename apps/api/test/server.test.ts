@@ -29,6 +29,7 @@ describe('server.ts', () => {
         API_PORT: String(port),
         DATABASE_URL: inject('databaseUrl'),
         REDIS_KEY_PREFIX: `test-server-${port}`,
+        DNS_SERVERS: '127.0.0.1:9',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -368,20 +368,21 @@ export function createDomainsService(deps: { db: Database; clock: Clock; resolve
       }
       const now = clock.now();
       const eventId = uuidv7(now.getTime());
-      await withTenant(db, tenantId, async (tx) => {
+      // A concurrent verify may have won: then it wrote the event, and this call reports none.
+      const wrote = await withTenant(db, tenantId, async (tx) => {
         const updated = await tx
           .update(domains)
           .set({ verifiedAt: now, updatedAt: now })
           .where(and(eq(domains.id, id), isNull(domains.verifiedAt)))
           .returning({ id: domains.id });
-        if (updated.length === 0) return;
+        if (updated.length === 0) return false;
         await tx.insert(schema.monitoringEvents).values({
           id: eventId,
           tenantId,
           domainId: id,
           type: 'domain.verified',
           severity: 'info',
-          payload: { domain: { id, name: row.name }, verifiedAt: now.toISOString() },
+          payload: { domain: { id, name: row.name }, verifiedAt: now.toISOString(), method: 'dns_txt' },
           occurredAt: now,
         });
         // The TLS probes become due now.
@@ -389,8 +390,9 @@ export function createDomainsService(deps: { db: Database; clock: Clock; resolve
           .update(domainSchedules)
           .set({ nextRunAt: now })
           .where(and(eq(domainSchedules.domainId, id), eq(domainSchedules.family, 'tls')));
+        return true;
       });
-      return { domain: await this.get(tenantId, typedId), eventId };
+      return { domain: await this.get(tenantId, typedId), eventId: wrote ? eventId : null };
     },
 
     /**

@@ -312,6 +312,15 @@ export function createFindingsService(deps: { db: Database; clock: Clock }) {
       }));
     },
 
+    /** One event of the tenant by uuid; a foreign or missing id is the same 404. */
+    async getEvent(tenantId: string, eventId: string): Promise<EventView> {
+      const [row] = await withTenant(db, tenantId, (tx) =>
+        tx.select().from(monitoringEvents).where(eq(monitoringEvents.id, eventId)),
+      );
+      if (!row) throw notFound('event', encodeId('evt', eventId));
+      return toEventView(row);
+    },
+
     /** Newest first. */
     async listEvents(
       tenantId: string,

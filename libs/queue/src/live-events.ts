@@ -51,6 +51,24 @@ export function createRedisLiveEmitter(redisUrl: string): RedisLiveEmitter {
     'error',
     () => {},
   );
-  emitter.closeAsync = () => new Promise<void>((resolve) => emitter.close(() => resolve()));
+  const conns = emitter as unknown as {
+    subConn: { status: string; disconnect(): void };
+    pubConn: { status: string; disconnect(): void };
+  };
+  emitter.closeAsync = () =>
+    new Promise<void>((resolve) => {
+      const drop = () => {
+        conns.subConn.disconnect();
+        conns.pubConn.disconnect();
+        resolve();
+      };
+      // A connection that never came up (Redis down) would hold a graceful close forever.
+      if (conns.subConn.status !== 'ready' || conns.pubConn.status !== 'ready') return drop();
+      const timer = setTimeout(drop, 2_000);
+      emitter.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   return emitter;
 }

@@ -101,18 +101,9 @@ function eventTypeOf(type: string | null | undefined, location: string): EventTy
   return type as EventType;
 }
 
-/**
- * One event by id. The findings service reads events as newest-first pages; the page that starts
- * just above this id (its uuid plus one: ids are compared as 128-bit numbers) begins with it when
- * it exists in the tenant.
- */
-async function eventById(findings: FindingsService, tenantId: string, eventId: string): Promise<EventView> {
-  const next = (BigInt(`0x${eventId.replaceAll('-', '')}`) + 1n).toString(16).padStart(32, '0');
-  const after = `${next.slice(0, 8)}-${next.slice(8, 12)}-${next.slice(12, 16)}-${next.slice(16, 20)}-${next.slice(20)}`;
-  const page = await findings.listEvents(tenantId, { cursor: encodeId('evt', after), limit: 1 });
-  const event = page.items[0];
-  if (!event || event.id !== encodeId('evt', eventId)) throw notFound('event', encodeId('evt', eventId));
-  return event;
+/** One event by uuid, read under the subscriber's tenant (RLS). */
+function eventById(findings: FindingsService, tenantId: string, eventId: string): Promise<EventView> {
+  return findings.getEvent(tenantId, eventId);
 }
 
 type Resolver<A> = (parent: unknown, args: A, ctx: MercuriusContext) => unknown;
