@@ -63,17 +63,15 @@ async function seedDomains(appUrl: string, tenantId: string): Promise<void> {
             lastSeenAt: new Date(now),
           })),
         );
-        await tx
-          .insert(schema.postureHistory)
-          .values(
-            [0, 1, 2].map((d) => ({
-              tenantId,
-              domainId,
-              recordedAt: new Date(now - d * 86_400_000),
-              score: 70,
-              grade: 'B',
-            })),
-          );
+        await tx.insert(schema.postureHistory).values(
+          [0, 1, 2].map((d) => ({
+            tenantId,
+            domainId,
+            recordedAt: new Date(now - d * 86_400_000),
+            score: 70,
+            grade: 'B',
+          })),
+        );
         await tx.insert(schema.monitoringEvents).values(
           Array.from({ length: EVENTS_PER_DOMAIN }, () => ({
             id: uuidv7(now + i),

@@ -83,7 +83,8 @@ const twins: Record<string, string> = {
 const restOnly: Record<string, string> = {
   getJwks: 'a well-known HTTP document for token verifiers (/.well-known/jwks.json), not an API call',
   exportTenant: 'a GDPR export is one JSON document to download and keep, not a graph to query',
-  deleteTenant: 'deleting a tenant and all its data is a deliberate owner action with a typed confirmation, kept off the dashboard API',
+  deleteTenant:
+    'deleting a tenant and all its data is a deliberate owner action with a typed confirmation, kept off the dashboard API',
 };
 const accountTags = new Set(['auth', 'two-factor', 'tenant', 'members', 'api-keys', 'audit']);
 
