@@ -63,9 +63,14 @@ export const apiVariables = {
   QUEUE_PREFIX: str('Redis key prefix of the job queues; the worker and inbound must use the same', 'mw'),
   WEBHOOK_ALLOW_HTTP: bool('allow http: webhook URLs (labs only)', false),
   SMTP_RELAY_URL: {
-    ...str('SMTP relay of the worker for e-mail alerts; set here too so e-mail endpoints are accepted', ''),
+    ...str(
+      'SMTP relay (smtp://user:pass@host:587 with STARTTLS, or smtps://) for account mail; e-mail alert endpoints are accepted when set',
+      '',
+    ),
     secret: true,
+    parse: (raw: string) => url('', ['smtp:', 'smtps:']).parse(raw),
   },
+  MAIL_FROM: str('From address of account mail', 'Mailwarden <no-reply@localhost>'),
   SCAN_NOW_INTERVAL_SECONDS: int(
     'least time between two scan-now requests of one domain',
     { min: 1, max: 3_600 },

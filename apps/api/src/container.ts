@@ -1,8 +1,9 @@
-import { createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
+import { createSmtpAlertMailer, createWebhooksService, type WebhooksService } from '@mailwarden/alerts';
 import {
   type AuthServices,
   createAuthServices,
   createRecordingMailer,
+  type Mailer,
   type RecordingMailer,
 } from '@mailwarden/auth';
 import { type CheckMessageOptions, checkMessage, type MessageCheckReport } from '@mailwarden/checks';
@@ -82,12 +83,31 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
   });
   const db = createDatabase(pool);
   const mailer = createRecordingMailer();
+  // Account mail (password resets, invitations) goes out through the operator's relay when one is
+  // configured; otherwise it is only recorded (development and tests read it back).
+  const relay = config.SMTP_RELAY_URL
+    ? createSmtpAlertMailer({
+        url: config.SMTP_RELAY_URL,
+        from: config.MAIL_FROM,
+        ca: config.TLS_EXTRA_CA_FILE,
+      })
+    : null;
+  if (!relay && config.mode === 'production')
+    logger.warn('SMTP_RELAY_URL is not set: password reset and invitation mails are not sent');
+  const accountMailer: Mailer = relay
+    ? {
+        async send(message) {
+          await mailer.send(message);
+          await relay.send(message);
+        },
+      }
+    : mailer;
   const auth = createAuthServices({
     db,
     redis,
     clock: systemClock,
     logger,
-    mailer,
+    mailer: accountMailer,
     settings: {
       issuer: config.JWT_ISSUER || config.PUBLIC_BASE_URL,
       audience: config.JWT_AUDIENCE,
@@ -201,6 +221,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
       await producer.close().catch(() => {});
       await liveEmitter?.closeAsync();
       auth.close();
+      relay?.close();
       dns.close();
       verificationDns.close();
       await Promise.allSettled([pool.end(), redis.status === 'wait' ? redis.disconnect() : redis.quit()]);

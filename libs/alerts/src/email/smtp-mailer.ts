@@ -5,7 +5,18 @@
  * (which protects against tenant-supplied targets); the recipient is the tenant's.
  */
 import nodemailer from 'nodemailer';
-import type { AlertMailer, AlertMailMessage } from './alert-email.ts';
+import type { AlertMailer } from './alert-email.ts';
+
+/** Any message the product sends: alerts, digests, and the account mails of libs/auth. */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  /** Optional HTML alternative (escaped by whoever built it). */
+  html?: string;
+  /** What it is for, sent as `X-Mailwarden-Kind` so a relay or a mailbox can sort it. */
+  kind: string;
+}
 
 export interface SmtpMailerSettings {
   /** `smtp://[user:pass@]host[:port]` (STARTTLS required) or `smtps://…` (implicit TLS). */
@@ -20,7 +31,9 @@ export interface SmtpMailerSettings {
   allowPlaintext?: boolean;
 }
 
-export function createSmtpAlertMailer(settings: SmtpMailerSettings): AlertMailer & { close(): void } {
+export function createSmtpAlertMailer(
+  settings: SmtpMailerSettings,
+): AlertMailer & { send(message: OutgoingMail): Promise<void>; close(): void } {
   const url = new URL(settings.url);
   const secure = url.protocol === 'smtps:';
   const timeout = settings.timeoutMs ?? 15_000;
@@ -46,13 +59,13 @@ export function createSmtpAlertMailer(settings: SmtpMailerSettings): AlertMailer
     pool: false,
   });
   return {
-    async send(message: AlertMailMessage): Promise<void> {
+    async send(message: OutgoingMail): Promise<void> {
       await transport.sendMail({
         from: settings.from,
         to: message.to,
         subject: message.subject,
         text: message.text,
-        html: message.html,
+        ...(message.html ? { html: message.html } : {}),
         headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailwarden-Kind': message.kind },
       });
     },

@@ -9,6 +9,7 @@ import { type Database, schema, withTenant } from '@mailwarden/db';
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
 import { createTestTenant, openTestDatabase } from '@mailwarden/testing/db';
 import { startDnsServer, type TestDnsServer } from '@mailwarden/testing/dns-server';
+import { createTestCa, issueCert } from '@mailwarden/testing/tls';
 import type pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,58 @@ describe('e-mail alerts', () => {
     const digest = inbox[before]!;
     expect(digest.to).toEqual(['digest@customer.test']);
     expect(digest.raw).toMatch(/digest/i);
+  });
+
+  it('should require STARTTLS on smtp:// and verify the relay certificate', async () => {
+    const ca = await createTestCa();
+    const cert = await issueCert(ca, { names: ['127.0.0.65'] });
+    const received: string[] = [];
+    const tlsRelay = new SMTPServer({
+      authOptional: true,
+      disableReverseLookup: true,
+      logger: false,
+      key: cert.keyPem,
+      cert: cert.chainPem,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          received.push(Buffer.concat(chunks).toString('utf8'));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => tlsRelay.listen(0, '127.0.0.65', resolve));
+    const port = (tlsRelay.server.address() as AddressInfo).port;
+    const message = { to: 'a@customer.test', subject: 'Reset', text: 'token', kind: 'password_reset' };
+    try {
+      const trusting = createSmtpAlertMailer({
+        url: `smtp://127.0.0.65:${port}`,
+        from: 'x@mailwarden.test',
+        ca: [ca.certPem],
+      });
+      await trusting.send(message);
+      expect(received).toHaveLength(1);
+      // Without the CA the relay's certificate is not trusted: nothing is sent in clear instead.
+      const strict = createSmtpAlertMailer({
+        url: `smtp://127.0.0.65:${port}`,
+        from: 'x@mailwarden.test',
+        timeoutMs: 3_000,
+      });
+      await expect(strict.send(message)).rejects.toThrow();
+      expect(received).toHaveLength(1);
+    } finally {
+      await new Promise<void>((resolve) => tlsRelay.close(() => resolve()));
+    }
+    // A relay that offers no STARTTLS is refused (requireTLS), not used in clear.
+    const clear = createSmtpAlertMailer({
+      url: `smtp://${RELAY_HOST}:${relayPort}`,
+      from: 'x@mailwarden.test',
+      timeoutMs: 3_000,
+    });
+    const before = inbox.length;
+    await expect(clear.send(message)).rejects.toThrow();
+    expect(inbox.length).toBe(before);
   });
 
   it('should refuse an e-mail endpoint without a relay, and a target that is not an address', async () => {
