@@ -43,7 +43,7 @@ let closeApi: () => Promise<void>;
 let worker: MailwardenWorker;
 let workerPool: ReturnType<typeof createPool>;
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 25_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = probe();
@@ -139,7 +139,7 @@ afterAll(async () => {
 
 describe('monitoring, end to end through the API', () => {
   it('should alert a regression by signed webhook and report the fix after the receiver comes back', {
-    timeout: 90_000,
+    timeout: 150_000,
   }, async () => {
     const apex = `e2e-${Date.now()}.test`;
     const zone = (dmarc: string) => ({

@@ -66,7 +66,7 @@ function zone(apex: string, dmarc: string) {
 async function waitFor<T>(
   what: string,
   probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 20_000,
+  timeoutMs = 40_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -142,7 +142,7 @@ afterAll(async () => {
 
 describe('the monitoring pipeline', () => {
   it('should alert a signed webhook on a regression, retry while the receiver is down, and report the fix', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const apex = `pipe-${Date.now()}.test`;
     dns.setZone(apex, zone(apex, `v=DMARC1; p=reject; rua=mailto:d@${apex}`));

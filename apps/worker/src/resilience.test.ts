@@ -50,7 +50,7 @@ function zone(apex: string) {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
@@ -83,7 +83,7 @@ afterAll(async () => {
 });
 
 describe('worker resilience', () => {
-  it('should redo a check cut off by SIGKILL and store its run once', { timeout: 60_000 }, async () => {
+  it('should redo a check cut off by SIGKILL and store its run once', { timeout: 120_000 }, async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const apex = `kill-${Date.now()}.test`;
@@ -130,7 +130,7 @@ describe('worker resilience', () => {
     }
   });
 
-  it('should rebuild due work after Redis lost every queue key', { timeout: 60_000 }, async () => {
+  it('should rebuild due work after Redis lost every queue key', { timeout: 120_000 }, async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     const apex = `flush-${Date.now()}.test`;
