@@ -9,10 +9,18 @@
 import type { CheckResult, Finding, Posture, Severity } from '@mailwarden/checks';
 import { severityRank } from '@mailwarden/checks';
 import { uuidv7 } from '@mailwarden/core';
-import { type CheckFamily, type Database, type EventType, schema, type Tx, withTenant } from '@mailwarden/db';
+import { type CheckFamily, type Database, schema, type Tx, withTenant } from '@mailwarden/db';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { jitterFraction } from './families.ts';
 import { findingFingerprint } from './fingerprint.ts';
+import {
+  clipEvidence,
+  type EventDraft,
+  gradeOrder,
+  openedEvent,
+  postureEvent,
+  unknownReason,
+} from './run-events.ts';
 
 /** Two runs in a row that could not reach a verdict make an unknown worth an alert (issue 5 §4). */
 export const untestableAfterRuns = 2;
@@ -43,13 +51,6 @@ export interface RecordedRun {
   written?: { id: string; type: string }[];
 }
 
-interface EventDraft {
-  type: EventType;
-  severity: Severity | null;
-  payload: Record<string, unknown>;
-  suppressed: string | null;
-}
-
 type CheckStatus = CheckResult<unknown>['status'] | 'untestable';
 
 /**
@@ -69,12 +70,6 @@ function runOutcome(outcome: FamilyOutcome): 'ok' | 'findings' | 'unknown' | 'er
   if (outcome.error !== undefined) return 'error';
   if (outcome.results.some((r) => isUnknown(r.status as CheckStatus))) return 'unknown';
   return outcome.results.some((r) => r.findings.length > 0) ? 'findings' : 'ok';
-}
-
-function clipEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
-  // Evidence is shown to people and sent in webhooks; a 10 000-string TXT answer is not.
-  const text = JSON.stringify(evidence);
-  return text.length <= 16_384 ? evidence : { truncated: true, excerpt: text.slice(0, 16_384) };
 }
 
 export async function recordRun(
@@ -472,70 +467,4 @@ async function recordInTx(
 /** The TXT value a tenant publishes at `_mailwarden.<domain>`. */
 export function verificationValue(token: string): string {
   return `mailwarden-verification=${token}`;
-}
-
-const GRADES = ['F', 'D', 'C', 'B', 'A', 'A+'];
-function gradeOrder(grade: string): number {
-  return GRADES.indexOf(grade);
-}
-
-/** The payload shapes are those of libs/alerts (`EventDataMap`), which re-picks them on dispatch. */
-function openedEvent(
-  domain: { id: string; name: string },
-  row: { id: string; check: string; firstSeenAt: Date },
-  finding: Finding,
-  now: Date,
-  reopened: boolean,
-  suppressed: string | null,
-): EventDraft {
-  return {
-    type: 'finding.opened',
-    severity: finding.severity,
-    payload: {
-      domain,
-      finding: {
-        id: row.id,
-        code: finding.code,
-        check: row.check,
-        severity: finding.severity,
-        subject: finding.subject,
-        message: finding.message,
-        evidence: clipEvidence(finding.evidence),
-        firstSeenAt: row.firstSeenAt.toISOString(),
-        lastSeenAt: now.toISOString(),
-        resolvedAt: null,
-      },
-      reopened,
-    },
-    suppressed,
-  };
-}
-
-/** The first stable reason a result gives for having no verdict (facts of unknown results carry one). */
-function unknownReason(result: CheckResult<unknown>): string {
-  const facts = (result.facts ?? {}) as Record<string, unknown>;
-  for (const key of ['reason', 'failure', 'unknownReason'])
-    if (typeof facts[key] === 'string') return facts[key] as string;
-  return 'unknown';
-}
-
-function postureEvent(
-  type: 'posture.degraded' | 'posture.improved',
-  domain: { id: string; name: string },
-  beforeScore: number,
-  beforeGrade: string,
-  posture: Posture,
-  inMaintenance: boolean,
-): EventDraft {
-  return {
-    type,
-    severity: type === 'posture.degraded' ? 'medium' : 'info',
-    payload: {
-      domain,
-      previous: { score: beforeScore, grade: beforeGrade, partial: false },
-      current: { score: posture.score, grade: posture.grade, partial: posture.partial },
-      cappedBy: posture.cappedBy,
-    },
-    suppressed: inMaintenance ? 'maintenance' : null,
-  };
 }
