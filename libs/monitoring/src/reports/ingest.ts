@@ -94,6 +94,48 @@ interface RowBuffer {
   adkim: 'r' | 's' | null;
   aspf: 'r' | 's' | null;
   pending: AggregateRecord[];
+  /** The report's policy domain, lower case. */
+  policyDomain: string;
+  /** What reports teach monitoring (issue 6 §4): DKIM selectors signing for the domain, and the
+   * sources whose mail passed DMARC aligned — the domain's real senders, blocklist subjects. */
+  learntSelectors: Set<string>;
+  learntIps: Set<string>;
+}
+
+/** Monitoring takes at most this many selectors and sending IPs from reports per domain. */
+export const learntSelectorsMax = 50;
+export const learntSendingIpsMax = 256;
+const SELECTOR_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+function learn(buffer: RowBuffer, record: AggregateRecord, aligned: boolean): void {
+  for (const dkim of record.authResults.dkim) {
+    const selector = dkim.selector?.toLowerCase();
+    const domain = dkim.domain?.toLowerCase();
+    if (!selector || !SELECTOR_RE.test(selector) || buffer.learntSelectors.size >= learntSelectorsMax)
+      continue;
+    // Only signatures of the domain itself (or a subdomain): a third party's selector is theirs.
+    if (domain === buffer.policyDomain || domain?.endsWith(`.${buffer.policyDomain}`))
+      buffer.learntSelectors.add(selector);
+  }
+  if (aligned && record.sourceIp && buffer.learntIps.size < learntSendingIpsMax)
+    buffer.learntIps.add(record.sourceIp);
+}
+
+/**
+ * Adds what a report taught to the domain's monitored selectors and sending IPs (deduplicated,
+ * capped), in the report's transaction: the next DKIM and blocklist runs use them.
+ */
+async function applyLearnt(tx: Tx, buffer: RowBuffer): Promise<void> {
+  if (buffer.domainId === null || (buffer.learntSelectors.size === 0 && buffer.learntIps.size === 0)) return;
+  await tx.execute(sql`
+    update domains
+       set dkim_selectors = (select coalesce(array_agg(s), '{}') from (
+             select distinct s from unnest(dkim_selectors || ${sql.param([...buffer.learntSelectors])}::text[]) as s
+             order by s limit ${learntSelectorsMax}) t),
+           sending_ips = (select coalesce(array_agg(ip), '{}') from (
+             select distinct ip from unnest(sending_ips || ${sql.param([...buffer.learntIps])}::text[]) as ip
+             order by ip limit ${learntSendingIpsMax}) t)
+     where id = ${buffer.domainId}`);
 }
 
 /**
@@ -124,6 +166,7 @@ function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<number>
   for (const bucket of buckets) {
     for (const record of bucket.records) {
       const alignment = recordAlignment(record, options);
+      learn(buffer, record, alignment.dmarc);
       cols.day.push(bucket.day);
       cols.ip.push(record.sourceIp);
       cols.count.push(record.count);
@@ -379,6 +422,9 @@ export async function ingestRawReport(
               adkim: event.header.policyPublished.adkim,
               aspf: event.header.policyPublished.aspf,
               pending: [],
+              policyDomain: event.header.policyPublished.domain.toLowerCase(),
+              learntSelectors: new Set(),
+              learntIps: new Set(),
             };
             break;
           }
@@ -400,6 +446,7 @@ export async function ingestRawReport(
               .update(dmarcReports)
               .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
               .where(eq(dmarcReports.id, buffer.reportId));
+            await applyLearnt(tx, buffer);
             buffer = undefined;
             break;
           }

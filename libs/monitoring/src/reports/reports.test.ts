@@ -285,6 +285,37 @@ describe('report ingestion', () => {
     expect((await tenantRows(tenant.id)).reports[0]?.domainId).toBe(parent);
   });
 
+  it('should teach monitoring the DKIM selectors and real senders a report shows', async () => {
+    const tenant = await createTestTenant(db);
+    const domainId = await watch(tenant.id, 'learn.test');
+    await withTenant(db, tenant.id, (tx) =>
+      tx
+        .update(schema.domains)
+        .set({ dkimSelectors: ['mw1'] })
+        .where(eq(schema.domains.id, domainId)),
+    );
+    const rows = [
+      // Aligned pass, signed by the domain's own selector: a real sender.
+      `<record><row><source_ip>192.0.2.10</source_ip><count>50</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>learn.test</header_from></identifiers><auth_results><dkim><domain>learn.test</domain><selector>Google</selector><result>pass</result></dkim><spf><domain>learn.test</domain><result>pass</result></spf></auth_results></record>`,
+      // A forger: fails, and signs with a third party's selector, which is not ours to watch.
+      `<record><row><source_ip>203.0.113.66</source_ip><count>9</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>learn.test</header_from></identifiers><auth_results><dkim><domain>evil.example</domain><selector>x1</selector><result>pass</result></dkim></auth_results></record>`,
+    ];
+    const xml = generatedReport({
+      records: 2,
+      domain: 'learn.test',
+      reportId: 'learn-1',
+      begin: 1764201600,
+      end: 1764287999,
+      row: (i) => rows[i]!,
+    });
+    await intake(tenant.id, Buffer.from(xml));
+    const [domain] = await withTenant(db, tenant.id, (tx) =>
+      tx.select().from(schema.domains).where(eq(schema.domains.id, domainId)),
+    );
+    expect(domain!.dkimSelectors.sort()).toEqual(['google', 'mw1']);
+    expect(domain!.sendingIps).toEqual(['192.0.2.10']);
+  });
+
   it('should split a multi-day report into daily rows whose counts add up', async () => {
     const tenant = await createTestTenant(db);
     await watch(tenant.id, 'weekly.test');
