@@ -13,6 +13,8 @@ export interface ReportProcessorDeps {
   /** Parser isolation; without it the parse runs in the worker's own thread (tests, tiny hosts). */
   parserThread?: ThreadParserOptions;
   reportLimits?: Partial<ReportLimits>;
+  /** Dispatches the events a report raised, after its commit (the outbox sweeper is the backstop). */
+  producer?: Producer;
 }
 
 /**
@@ -36,8 +38,21 @@ export function createParseReportProcessor(deps: ReportProcessorDeps): JobProces
       log.warn({ rawReportId, code: result.errorCode }, 'report refused');
       throw new UnrecoverableError(`${result.errorCode}: ${result.errorDetail ?? ''}`.slice(0, 500));
     }
+    if (deps.producer && result.eventIds.length > 0) {
+      await deps.producer
+        .enqueueBulk(
+          queueNames.webhooks,
+          result.eventIds.map((eventId) => ({
+            name: 'dispatch-event' as const,
+            payload: { tenantId, eventId },
+            jobId: `evt.${eventId}`,
+          })),
+        )
+        .catch((err: unknown) => log.warn({ err }, 'dispatch enqueue failed; the sweeper will'));
+    }
     return {
       state: result.state,
+      events: result.eventIds.length,
       aggregateReports: result.aggregateReports,
       tlsReports: result.tlsReports,
       duplicates: result.duplicates,

@@ -60,6 +60,8 @@ export interface IngestResult {
   failureReportsSkipped: number;
   errorCode: string | null;
   errorDetail: string | null;
+  /** Outbox events the input raised (`dmarc.unknown_source`), to dispatch after the commit. */
+  eventIds: string[];
 }
 
 interface DomainIndex {
@@ -100,7 +102,20 @@ interface RowBuffer {
    * sources whose mail passed DMARC aligned — the domain's real senders, blocklist subjects. */
   learntSelectors: Set<string>;
   learntIps: Set<string>;
+  /** Messages per source that failed DMARC in this report. */
+  failing: Map<string, number>;
+  orgName: string;
+  externalReportId: string;
 }
+
+/**
+ * A source that failed DMARC for at least this many messages in one report, and was never seen in
+ * an earlier report of the domain, raises `dmarc.unknown_source` (issue 6 §4): someone new sends as
+ * the domain — a forgotten ESP, or a spoofer.
+ */
+export const unknownSourceMinMessages = 100;
+/** At most this many sources are named in one event (the worst first). */
+const unknownSourcesPerEvent = 20;
 
 /** Monitoring takes at most this many selectors and sending IPs from reports per domain. */
 export const learntSelectorsMax = 50;
@@ -108,6 +123,8 @@ export const learntSendingIpsMax = 256;
 const SELECTOR_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 function learn(buffer: RowBuffer, record: AggregateRecord, aligned: boolean): void {
+  if (!aligned && record.sourceIp)
+    buffer.failing.set(record.sourceIp, (buffer.failing.get(record.sourceIp) ?? 0) + record.count);
   for (const dkim of record.authResults.dkim) {
     const selector = dkim.selector?.toLowerCase();
     const domain = dkim.domain?.toLowerCase();
@@ -119,6 +136,54 @@ function learn(buffer: RowBuffer, record: AggregateRecord, aligned: boolean): vo
   }
   if (aligned && record.sourceIp && buffer.learntIps.size < learntSendingIpsMax)
     buffer.learntIps.add(record.sourceIp);
+}
+
+/**
+ * `dmarc.unknown_source` for failing sources above the threshold that no earlier report of the
+ * domain showed. Written to the outbox in the report's transaction; the outbox sweeper dispatches
+ * it (or the caller, with the returned id).
+ */
+async function unknownSourceEvent(
+  tx: Tx,
+  tenantId: string,
+  buffer: RowBuffer,
+  domainName: string,
+): Promise<string | null> {
+  if (buffer.domainId === null) return null;
+  const heavy = [...buffer.failing].filter(([, n]) => n >= unknownSourceMinMessages);
+  if (heavy.length === 0) return null;
+  const seen = await tx.execute<{ ip: string }>(sql`
+    select distinct host(source_ip) as ip from dmarc_report_rows
+     where domain_id = ${buffer.domainId} and report_id <> ${buffer.reportId}
+       and source_ip = any(${sql.param(heavy.map(([ip]) => ip))}::inet[])`);
+  const known = new Set(seen.rows.map((r) => r.ip));
+  const fresh = heavy.filter(([ip]) => !known.has(ip)).sort((a, b) => b[1] - a[1]);
+  if (fresh.length === 0) return null;
+  const messages = fresh.reduce((sum, [, n]) => sum + n, 0);
+  const id = uuidv7();
+  await tx.insert(schema.monitoringEvents).values({
+    id,
+    tenantId,
+    domainId: buffer.domainId,
+    type: 'dmarc.unknown_source',
+    severity: 'high',
+    payload: {
+      domain: { id: buffer.domainId, name: domainName },
+      severity: 'high',
+      summary: `${fresh.length} new source${fresh.length === 1 ? '' : 's'} sent ${messages} messages as ${domainName} and failed DMARC`,
+      report: {
+        reporter: buffer.orgName,
+        reportId: buffer.externalReportId,
+        periodStart: buffer.dateRange.begin.toISOString(),
+        periodEnd: buffer.dateRange.end.toISOString(),
+      },
+      details: {
+        sources: fresh.slice(0, unknownSourcesPerEvent).map(([ip, count]) => ({ ip, messages: count })),
+      },
+    },
+    occurredAt: new Date(),
+  });
+  return id;
 }
 
 /**
@@ -327,6 +392,7 @@ function emptyResult(rawReportId: string, state: IngestResult['state']): IngestR
     failureReportsSkipped: 0,
     errorCode: null,
     errorDetail: null,
+    eventIds: [],
   };
 }
 
@@ -425,6 +491,9 @@ export async function ingestRawReport(
               policyDomain: event.header.policyPublished.domain.toLowerCase(),
               learntSelectors: new Set(),
               learntIps: new Set(),
+              failing: new Map(),
+              orgName: event.header.orgName ?? '',
+              externalReportId: event.header.reportId ?? '',
             };
             break;
           }
@@ -447,6 +516,8 @@ export async function ingestRawReport(
               .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
               .where(eq(dmarcReports.id, buffer.reportId));
             await applyLearnt(tx, buffer);
+            const eventId = await unknownSourceEvent(tx, tenantId, buffer, buffer.policyDomain);
+            if (eventId) result.eventIds.push(eventId);
             buffer = undefined;
             break;
           }

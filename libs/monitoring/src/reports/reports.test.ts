@@ -316,6 +316,59 @@ describe('report ingestion', () => {
     expect(domain!.sendingIps).toEqual(['192.0.2.10']);
   });
 
+  it('should raise dmarc.unknown_source for a new failing source above the threshold, once', async () => {
+    const tenant = await createTestTenant(db);
+    await watch(tenant.id, 'spoofed.test');
+    const failing = (ip: string, count: number) =>
+      `<record><row><source_ip>${ip}</source_ip><count>${count}</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>spoofed.test</header_from></identifiers><auth_results><spf><domain>forged.example</domain><result>fail</result></spf></auth_results></record>`;
+    const day = 1764201600;
+    const first = [failing('203.0.113.7', 1204), failing('203.0.113.8', 3)];
+    await intake(
+      tenant.id,
+      Buffer.from(
+        generatedReport({
+          records: 2,
+          domain: 'spoofed.test',
+          reportId: 'u-1',
+          begin: day,
+          end: day + 86_399,
+          row: (i) => first[i]!,
+        }),
+      ),
+    );
+    const events = () =>
+      withTenant(db, tenant.id, (tx) =>
+        tx
+          .select()
+          .from(schema.monitoringEvents)
+          .where(eq(schema.monitoringEvents.type, 'dmarc.unknown_source')),
+      );
+    const raised = await events();
+    expect(raised).toHaveLength(1);
+    // Below the threshold (3 messages) is not named; the heavy new source is.
+    expect(raised[0]!.payload).toMatchObject({
+      severity: 'high',
+      report: { reporter: 'google.com', reportId: 'u-1' },
+      details: { sources: [{ ip: '203.0.113.7', messages: 1204 }] },
+    });
+    // The next day the same source is no longer new: no second event.
+    const second = [failing('203.0.113.7', 900)];
+    await intake(
+      tenant.id,
+      Buffer.from(
+        generatedReport({
+          records: 1,
+          domain: 'spoofed.test',
+          reportId: 'u-2',
+          begin: day + 86_400,
+          end: day + 172_799,
+          row: (i) => second[i]!,
+        }),
+      ),
+    );
+    expect(await events()).toHaveLength(1);
+  });
+
   it('should split a multi-day report into daily rows whose counts add up', async () => {
     const tenant = await createTestTenant(db);
     await watch(tenant.id, 'weekly.test');
