@@ -187,6 +187,83 @@ async function unknownSourceEvent(
 }
 
 /**
+ * `tls_rpt.failures`: a TLS report in which senders failed to establish a secure session with a
+ * watched domain's MX (issue 6 §4), one event per domain, failures grouped by result type and MX.
+ */
+async function tlsFailureEvents(
+  tx: Tx,
+  tenantId: string,
+  report: TlsReport,
+  domains: DomainIndex,
+): Promise<string[]> {
+  const byDomain = new Map<
+    string,
+    { name: string; failed: number; succeeded: number; types: Map<string, number>; mx: Map<string, number> }
+  >();
+  for (const policy of report.policies) {
+    const domainId = domains.lookup(policy.policyDomain);
+    if (domainId === null || policy.totalFailureSessionCount === 0) continue;
+    const entry = byDomain.get(domainId) ?? {
+      name: policy.policyDomain ?? '',
+      failed: 0,
+      succeeded: 0,
+      types: new Map(),
+      mx: new Map(),
+    };
+    entry.failed += policy.totalFailureSessionCount;
+    entry.succeeded += policy.totalSuccessfulSessionCount;
+    for (const detail of policy.failureDetails) {
+      entry.types.set(
+        detail.resultType,
+        (entry.types.get(detail.resultType) ?? 0) + detail.failedSessionCount,
+      );
+      const mx = detail.receivingMxHostname ?? detail.receivingIp ?? 'unknown';
+      entry.mx.set(mx, (entry.mx.get(mx) ?? 0) + detail.failedSessionCount);
+    }
+    byDomain.set(domainId, entry);
+  }
+  const ids: string[] = [];
+  for (const [domainId, entry] of byDomain) {
+    const id = uuidv7();
+    const total = entry.failed + entry.succeeded;
+    // Most sessions failing is an outage of secure delivery; a few is worth knowing.
+    const severity = total > 0 && entry.failed / total >= 0.5 ? 'high' : 'medium';
+    const top = (m: Map<string, number>) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 20)
+        .map(([key, sessions]) => ({ key, sessions }));
+    await tx.insert(schema.monitoringEvents).values({
+      id,
+      tenantId,
+      domainId,
+      type: 'tls_rpt.failures',
+      severity,
+      payload: {
+        domain: { id: domainId, name: entry.name },
+        severity,
+        summary: `${entry.failed} of ${total} TLS sessions to ${entry.name} failed (${report.organizationName})`,
+        report: {
+          reporter: report.organizationName,
+          reportId: report.reportId,
+          periodStart: report.dateRange.start.toISOString(),
+          periodEnd: report.dateRange.end.toISOString(),
+        },
+        details: {
+          failedSessions: entry.failed,
+          successfulSessions: entry.succeeded,
+          byResultType: top(entry.types).map(({ key, sessions }) => ({ resultType: key, sessions })),
+          byMx: top(entry.mx).map(({ key, sessions }) => ({ mx: key, sessions })),
+        },
+      },
+      occurredAt: new Date(),
+    });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/**
  * Adds what a report taught to the domain's monitored selectors and sending IPs (deduplicated,
  * capped), in the report's transaction: the next DKIM and blocklist runs use them.
  */
@@ -527,6 +604,7 @@ export async function ingestRawReport(
               result.duplicates++;
               break;
             }
+            result.eventIds.push(...(await tlsFailureEvents(tx, tenantId, event.report, domains)));
             result.tlsReports++;
             newReports++;
             if (stored.quarantined) result.quarantined++;

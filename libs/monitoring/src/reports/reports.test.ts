@@ -203,6 +203,16 @@ describe('report ingestion', () => {
       successfulSessions: 5326,
       failedSessions: 303,
     });
+    // Failed sessions to a watched domain's MX raise tls_rpt.failures, grouped by result type.
+    const failures = await withTenant(db, tenant.id, (tx) =>
+      tx.select().from(schema.monitoringEvents).where(eq(schema.monitoringEvents.type, 'tls_rpt.failures')),
+    );
+    const companyX = failures.find((e) => (e.payload as { summary: string }).summary.includes('Company-X'));
+    expect(companyX?.payload).toMatchObject({
+      severity: 'medium',
+      details: { failedSessions: 303, successfulSessions: 5326 },
+    });
+    expect(tls.result.eventIds).toContain(companyX!.id);
   });
 
   it('should store the same bytes once and the same report in other bytes once', async () => {
