@@ -21,6 +21,8 @@ import {
   createProducer,
   createRedisConnection,
   createRedisLiveEmitter,
+  digestRepeat,
+  digestSchedulerId,
   parseReportJobId,
   queueNames,
   type RedisLiveEmitter,
@@ -197,12 +199,12 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     },
     async syncDigest(tenantId, endpointId, digest) {
       const queue = producer.queue(queueNames.webhooks);
-      const schedulerId = `digest.${endpointId}`;
+      const schedulerId = digestSchedulerId(endpointId);
       if (digest) {
         // Every day at 07:00 UTC; the job reads the last 24 hours.
         await queue.upsertJobScheduler(
           schedulerId,
-          { pattern: '0 7 * * *', tz: 'UTC' },
+          { ...digestRepeat },
           { name: 'send-digest', data: { tenantId, endpointId } },
         );
       } else {

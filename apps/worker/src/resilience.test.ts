@@ -8,7 +8,13 @@ import { systemClock } from '@mailwarden/core';
 import { createDatabase, createPool, type Database, schema, withTenant } from '@mailwarden/db';
 import { createDomainsService } from '@mailwarden/monitoring';
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
-import { allQueueNames, createRedisConnection, queueNames, type RedisConnection } from '@mailwarden/queue';
+import {
+  allQueueNames,
+  createRedisConnection,
+  digestSchedulerId,
+  queueNames,
+  type RedisConnection,
+} from '@mailwarden/queue';
 import { createTestTenant } from '@mailwarden/testing/db';
 import { startDnsServer, type TestDnsServer } from '@mailwarden/testing/dns-server';
 import { Queue } from 'bullmq';
@@ -149,6 +155,29 @@ describe('worker resilience', () => {
       const keys = await connection.keys(`${prefix}:*`);
       expect(keys.some((k) => k.startsWith(`${prefix}:scheduler:`))).toBe(true);
       await connection.del(...keys);
+      // An e-mail digest endpoint's daily job is in Redis only as a job scheduler: it comes back too.
+      const endpointId = crypto.randomUUID();
+      await withTenant(db, tenant.id, (tx) =>
+        tx.insert(schema.webhookEndpoints).values({
+          id: endpointId,
+          tenantId: tenant.id,
+          format: 'email',
+          targetCiphertext: 'sealed',
+          displayTarget: 'digest@customer.test',
+          events: [],
+          dailyDigest: true,
+        }),
+      );
+      const webhooks = new Queue(queueNames.webhooks, { connection, prefix });
+      try {
+        await waitFor('the digest scheduler after the flush', async () =>
+          (await webhooks.getJobSchedulers()).some((j) => j.key === digestSchedulerId(endpointId))
+            ? true
+            : undefined,
+        );
+      } finally {
+        await webhooks.close();
+      }
       // The domain falls due again (as it would after its interval).
       const before = (await runsOf(tenant.id)).filter((r) => r.family === 'dns').length;
       await domains.scanNow(tenant.id, added.id);

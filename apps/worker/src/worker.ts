@@ -21,6 +21,8 @@ import {
   type ConnectionRole,
   createProducer,
   createRedisLiveEmitter,
+  digestRepeat,
+  digestSchedulerId,
   type QueueName,
   queueNames,
   type RedisConnection,
@@ -35,6 +37,7 @@ import {
   WaitingError,
   Worker,
 } from 'bullmq';
+import { sql } from 'drizzle-orm';
 import type { WorkerConfig } from './config.ts';
 import { createHealthServer } from './http-server.ts';
 import { createWorkerMetrics, type JobOutcome } from './metrics.ts';
@@ -252,6 +255,19 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
   async function ensureJobSchedulers(): Promise<void> {
     // Without Redis there is nothing to register; the next minute tries again.
     if (producerConnection.status !== 'ready') await waitForReady(producerConnection, readinessTimeoutMs);
+    // Daily digests of e-mail endpoints: the list comes from Postgres (decision 0004), so an
+    // emptied Redis gets them back too. Upserting an existing scheduler changes nothing.
+    const digests = await db.execute<{ tenant_id: string; endpoint_id: string }>(
+      sql`select tenant_id, endpoint_id from mailwarden_digest_endpoints(100000)`,
+    );
+    const webhooksQueue = producer.queue(queueNames.webhooks);
+    for (const row of digests.rows) {
+      await webhooksQueue.upsertJobScheduler(
+        digestSchedulerId(row.endpoint_id),
+        { ...digestRepeat },
+        { name: 'send-digest', data: { tenantId: row.tenant_id, endpointId: row.endpoint_id } },
+      );
+    }
     const queue = producer.queue(queueNames.scheduler);
     await queue.upsertJobScheduler(
       'scheduler-tick',

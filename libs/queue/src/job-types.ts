@@ -184,6 +184,12 @@ export function parseEventRef(data: unknown): Parsed<EventRef> {
   return { ok: true, payload: { tenantId, eventId } };
 }
 
+/** The daily digest's job scheduler of an e-mail endpoint: every day at 07:00 UTC. */
+export const digestRepeat = { pattern: '0 7 * * *', tz: 'UTC' } as const;
+export function digestSchedulerId(endpointId: string): string {
+  return `digest.${endpointId}`;
+}
+
 export function parseEndpointRef(data: unknown): Parsed<EndpointRef> {
   if (!isRef(data, 'endpointId'))
     return { ok: false, problems: ['payload needs tenantId and endpointId uuids'] };
