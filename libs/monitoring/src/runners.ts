@@ -16,6 +16,7 @@ import {
   type DnssecValidator,
   MTA_STS_MAX_POLICY_BYTES,
   matchTlsa,
+  mxHostsOnly,
   type Posture,
   type ScanFetchPolicy,
   type ScanFetchResource,
@@ -103,16 +104,6 @@ export function createDnsFamilyRunner(settings: CheckRuntimeSettings): FamilyRun
   };
 }
 
-/** The exchanges of a domain's MX RRset (lower case, no root dot), or undefined when DNS failed. */
-async function mxHostsOf(resolver: Resolver, name: string): Promise<string[] | undefined> {
-  const mx = await resolver.query(name, 'MX');
-  if (mx.status === 'unknown') return undefined;
-  if (mx.status !== 'answer') return [];
-  return [
-    ...new Set(mx.records.map((r) => r.exchange.toLowerCase().replace(/\.$/, '')).filter((h) => h !== '')),
-  ];
-}
-
 export interface DnssecRunnerSettings {
   resolver: Resolver;
   /** DNSSEC_TRUST_ANCHORS; default the IANA root anchors. */
@@ -136,7 +127,7 @@ export function createDnssecFamilyRunner(settings: DnssecRunnerSettings): Family
   return {
     optionsKey: () => '',
     async run(name) {
-      const mxHosts = (await mxHostsOf(settings.resolver, name)) ?? [];
+      const mxHosts = (await mxHostsOnly(name, settings.resolver)) ?? [];
       const [dnssec, dane] = await Promise.all([
         checkDnssec(settings.resolver, name, {
           mxHosts,
@@ -227,7 +218,7 @@ export function createTlsFamilyRunner(settings: TlsRunnerSettings): FamilyRunner
         r: options.probeOptions.relayTest === true,
       }),
     async run(name, options) {
-      const hosts = await mxHostsOf(settings.resolver, name);
+      const hosts = await mxHostsOnly(name, settings.resolver);
       if (hosts === undefined) {
         return {
           results: [

@@ -2,6 +2,7 @@
  * `mailwarden check-message` arguments, validated in full before anything is read or asked; every
  * problem reported at once (exit code 2). Pure, like scan/args.ts.
  */
+
 import { parseArgs } from 'node:util';
 import {
   type BlocklistZone,
@@ -13,6 +14,7 @@ import {
 import { parseIp } from '@mailwarden/core';
 import { type DnsServerAddress, parseDnsServers } from '@mailwarden/net';
 import type { CliEnvironment } from '../config.ts';
+import { parseInteger } from '../scan/args.ts';
 
 export const DEFAULT_DNS_TIMEOUT_MS = 1_500;
 export const MAX_TIMEOUT_MS = 120_000;
@@ -68,20 +70,6 @@ function lists(
   return [];
 }
 
-function wholeNumber(
-  flag: string,
-  raw: string | undefined,
-  max: number,
-  errors: string[],
-): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
-    errors.push(`${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(raw)}`);
-    return undefined;
-  }
-  return Number(raw);
-}
-
 export function parseCheckMessageArgs(args: readonly string[], env: CliEnvironment): ParsedCheckMessageArgs {
   let parsed: ReturnType<
     typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>
@@ -129,8 +117,8 @@ export function parseCheckMessageArgs(args: readonly string[], env: CliEnvironme
     parseIpBlocklists,
     errors,
   );
-  const timeoutMs = wholeNumber('--timeout-ms', values['timeout-ms'], MAX_TIMEOUT_MS, errors);
-  const maxBytes = wholeNumber('--max-bytes', values['max-bytes'], MAX_MESSAGE_BYTES, errors);
+  const timeoutMs = parseInteger('--timeout-ms', values['timeout-ms'], 1, MAX_TIMEOUT_MS, errors);
+  const maxBytes = parseInteger('--max-bytes', values['max-bytes'], 1, MAX_MESSAGE_BYTES, errors);
   if (errors.length > 0) return { kind: 'error', errors };
   return {
     kind: 'check',

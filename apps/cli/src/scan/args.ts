@@ -117,7 +117,14 @@ function blocklistsFrom(
   return [];
 }
 
-function parseInteger(flag: string, raw: string | undefined, min: number, max: number, errors: string[]) {
+/** A whole-number flag within bounds; a bad value is added to `errors` (shared by every command). */
+export function parseInteger(
+  flag: string,
+  raw: string | undefined,
+  min: number,
+  max: number,
+  errors: string[],
+) {
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     errors.push(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);

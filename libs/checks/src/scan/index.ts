@@ -1,6 +1,7 @@
 export {
   ALL_SCAN_CHECKS,
   DEFAULT_SCAN_DEADLINE_MS,
+  mxHostsOnly,
   normalizeScanDomain,
   OPTIONAL_SCAN_CHECKS,
   SCAN_CHECKS,

@@ -161,8 +161,12 @@ function guarded(
   );
 }
 
-/** The exchanges of the MX answer, for MTA-STS coverage, when the MX check itself is not reported. */
-async function mxHostsOnly(domain: string, resolver: Resolver): Promise<string[] | undefined> {
+/**
+ * The exchanges of a domain's MX answer (lower case, no root dot), or undefined when DNS could not
+ * say: for MTA-STS coverage when the MX check is not reported, and for the DNSSEC, DANE and probe
+ * families of monitoring.
+ */
+export async function mxHostsOnly(domain: string, resolver: Resolver): Promise<string[] | undefined> {
   const mx = await resolver.query(domain, 'MX');
   if (mx.status === 'unknown') return undefined;
   if (mx.status !== 'answer') return [];
