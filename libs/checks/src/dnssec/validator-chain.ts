@@ -94,18 +94,20 @@ export function createChainWalker(
       const parent = state.zone;
       const links = state.links;
       const none = { ds: [], dnskeys: [], signatures: [] };
+      // The walk ends at this name with this link (insecure, bogus or indeterminate).
+      const stopWith = (link: Parameters<typeof stopped>[3], ttlSeconds: number | null) => ({
+        value: { kind: 'stop' as const, state: stopped(name, parent, links, link) },
+        ttlSeconds,
+      });
       if (result.status === 'unknown') {
-        return {
-          value: {
-            kind: 'stop',
-            state: stopped(name, parent, links, {
-              ...none,
-              verdict: 'indeterminate',
-              detail: `DS ${name}: ${result.reason}`,
-            }),
+        return stopWith(
+          {
+            ...none,
+            verdict: 'indeterminate',
+            detail: `DS ${name}: ${result.reason}`,
           },
-          ttlSeconds: null,
-        };
+          null,
+        );
       }
       // An alias is never a zone cut (RFC 2181 §10.1: no other data beside a CNAME).
       if (result.cnameChain.length > 0) return { value: { kind: 'none' }, ttlSeconds: result.ttlSeconds };
@@ -113,33 +115,27 @@ export function createChainWalker(
       if (result.status === 'answer') {
         const group = groupRecords(sections.answer).get(`${name}|${TYPE.DS}`);
         if (!group) {
-          return {
-            value: {
-              kind: 'stop',
-              state: stopped(name, parent, links, {
-                ...none,
-                verdict: 'bogus',
-                reason: 'malformed',
-                detail: `DS answer for ${name} without DS records`,
-              }),
+          return stopWith(
+            {
+              ...none,
+              verdict: 'bogus',
+              reason: 'malformed',
+              detail: `DS answer for ${name} without DS records`,
             },
-            ttlSeconds: 60,
-          };
+            60,
+          );
         }
         const verified = verifier.verifyRRset(group, parent, state.keys);
         if (!verified.ok) {
-          return {
-            value: {
-              kind: 'stop',
-              state: stopped(name, parent, links, {
-                ...none,
-                verdict: 'bogus',
-                reason: verified.reason,
-                detail: verified.detail,
-              }),
+          return stopWith(
+            {
+              ...none,
+              verdict: 'bogus',
+              reason: verified.reason,
+              detail: verified.detail,
             },
-            ttlSeconds: group.ttl,
-          };
+            group.ttl,
+          );
         }
         const ds = group.rrs.flatMap((rr) => {
           const parsed = parseDs(rr.rdata);
@@ -163,10 +159,7 @@ export function createChainWalker(
             insecureProof: 'unsupported_ds_algorithms' as const,
             detail: `DS for ${name} lists only algorithms ${[...new Set(ds.map((d) => `${d.algorithm}/${d.digestType}`))].join(', ')}, which cannot be validated`,
           };
-          return {
-            value: { kind: 'stop', state: stopped(name, parent, links, link) },
-            ttlSeconds: group.ttl,
-          };
+          return stopWith(link, group.ttl);
         }
         const entered = await zones.enterZone(name, parent, links, usable, [], {
           signatures: [verified.signature],
@@ -178,18 +171,15 @@ export function createChainWalker(
       const proof = denialRecords(verifier, sections.authority, state);
       if (proof.failure) {
         const { reason, detail } = proof.failure;
-        return {
-          value: {
-            kind: 'stop',
-            state: stopped(name, parent, links, {
-              ...none,
-              verdict: 'bogus',
-              reason,
-              detail: `denial of DS ${name}: ${detail}`,
-            }),
+        return stopWith(
+          {
+            ...none,
+            verdict: 'bogus',
+            reason,
+            detail: `denial of DS ${name}: ${detail}`,
           },
-          ttlSeconds: 60,
-        };
+          60,
+        );
       }
       const outcome = proveDenial(
         proof,
@@ -211,47 +201,38 @@ export function createChainWalker(
           const insecureProof: InsecureProof =
             outcome.via === 'nsec' ? 'nsec_no_ds' : outcome.optOut ? 'nsec3_opt_out' : 'nsec3_no_ds';
           const detail = `${parent} proves that ${name} has no DS (${insecureProof})`;
-          return {
-            value: {
-              kind: 'stop',
-              state: stopped(name, parent, links, {
-                ...withDenial,
-                verdict: 'insecure',
-                insecureProof,
-                detail,
-              }),
+          return stopWith(
+            {
+              ...withDenial,
+              verdict: 'insecure',
+              insecureProof,
+              detail,
             },
-            ttlSeconds: ttl,
-          };
+            ttl,
+          );
         }
         case 'iterations_over_cap': {
           const detail = `NSEC3 with ${outcome.iterations} iterations: treated as insecure (RFC 9276 §3.2)`;
-          return {
-            value: {
-              kind: 'stop',
-              state: stopped(name, parent, links, {
-                ...withDenial,
-                verdict: 'insecure',
-                insecureProof: 'nsec3_iterations_over_cap',
-                detail,
-              }),
+          return stopWith(
+            {
+              ...withDenial,
+              verdict: 'insecure',
+              insecureProof: 'nsec3_iterations_over_cap',
+              detail,
             },
-            ttlSeconds: ttl,
-          };
+            ttl,
+          );
         }
         case 'failed':
-          return {
-            value: {
-              kind: 'stop',
-              state: stopped(name, parent, links, {
-                ...none,
-                verdict: 'bogus',
-                reason: 'broken_denial_proof',
-                detail: outcome.detail,
-              }),
+          return stopWith(
+            {
+              ...none,
+              verdict: 'bogus',
+              reason: 'broken_denial_proof',
+              detail: outcome.detail,
             },
-            ttlSeconds: 60,
-          };
+            60,
+          );
       }
     });
   }
