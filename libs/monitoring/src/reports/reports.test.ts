@@ -1,115 +1,33 @@
 /**
  * Report storage against the run's real Postgres, as the app role under RLS: corpus reports from
  * raw bytes to report rows, deduplication (also concurrent), quarantine, daily buckets, a parse
- * cut short, parse failures, analytics and the enforcement advisor, and tenant isolation.
+ * cut short, parse failures, and what reports teach monitoring (analytics: reports-analytics.test.ts).
  * Expected values come from the files themselves (a regex over the XML), not from the parser.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { encodeId, manualClock, uuidv7 } from '@mailwarden/core';
-import { type Database, schema, withTenant } from '@mailwarden/db';
+import { encodeId } from '@mailwarden/core';
+import { schema, withTenant } from '@mailwarden/db';
 import { corpusPath } from '@mailwarden/testing/corpus';
-import { createTestTenant, openTestDatabase } from '@mailwarden/testing/db';
-import { eq, sql } from 'drizzle-orm';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestTenant } from '@mailwarden/testing/db';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
 import { ingestRawReport, maxParseAttempts } from './ingest.ts';
-import {
-  ensureReportAddress,
-  pendingRawReports,
-  storeRawReport,
-  tenantForReportAddress,
-} from './raw-reports.ts';
+import { pendingRawReports, storeRawReport } from './raw-reports.ts';
 import { createReportsService } from './reports.service.ts';
 
-let pool: pg.Pool;
-let db: Database;
-const clock = manualClock(new Date('2026-11-28T00:00:00Z'));
-
-beforeAll(() => {
-  ({ pool, db } = openTestDatabase());
-});
-afterAll(async () => {
-  await pool?.end();
-});
-
-const deps = () => ({ db, clock });
-const corpus = (...parts: string[]) => readFileSync(corpusPath(...parts));
-
-/** Independent oracle: `<record>` elements and the sum of `<count>` values. */
-function rawCounts(xml: string): { records: number; messages: number } {
-  return {
-    records: (xml.match(/<record>/g) ?? []).length,
-    messages: [...xml.matchAll(/<count>\s*(\d+)\s*<\/count>/g)].reduce((s, m) => s + Number(m[1]), 0),
-  };
-}
-
-async function watch(tenantId: string, name: string): Promise<string> {
-  const id = uuidv7();
-  await withTenant(db, tenantId, (tx) =>
-    tx.insert(schema.domains).values({ id, tenantId, name, verificationToken: `t${id.slice(0, 8)}` }),
-  );
-  return id;
-}
-
-async function intake(tenantId: string, bytes: Uint8Array) {
-  const stored = await storeRawReport(deps(), tenantId, 'upload', bytes);
-  return { stored, result: await ingestRawReport(deps(), tenantId, stored.id) };
-}
-
-async function tenantRows(tenantId: string) {
-  return withTenant(db, tenantId, async (tx) => ({
-    raw: await tx.select().from(schema.rawReports).orderBy(schema.rawReports.id),
-    reports: await tx.select().from(schema.dmarcReports).orderBy(schema.dmarcReports.id),
-    rows: await tx.execute<{ n: string; messages: string; days: string }>(
-      sql`select count(*) as n, coalesce(sum(count), 0) as messages, count(distinct day) as days from dmarc_report_rows`,
-    ),
-    tls: await tx.select().from(schema.tlsReports),
-  }));
-}
-
-/** A Google-shaped aggregate report with `records` records from a few fixed sources. */
-function generatedReport(opts: {
-  records: number;
-  domain: string;
-  reportId: string;
-  begin: number;
-  end: number;
-  p?: string;
-  row?: (i: number) => string;
-}): string {
-  const rows: string[] = [];
-  for (let i = 0; i < opts.records; i++) {
-    rows.push(
-      opts.row?.(i) ??
-        `<record><row><source_ip>192.0.2.${(i % 200) + 1}</source_ip><count>${(i % 5) + 1}</count>
-<policy_evaluated><disposition>none</disposition><dkim>${i % 3 === 0 ? 'fail' : 'pass'}</dkim><spf>pass</spf></policy_evaluated></row>
-<identifiers><header_from>${opts.domain}</header_from></identifiers>
-<auth_results><dkim><domain>${opts.domain}</domain><result>pass</result><selector>s${i % 4}</selector></dkim>
-<spf><domain>${opts.domain}</domain><result>pass</result></spf></auth_results></record>`,
-    );
-  }
-  return `<?xml version="1.0"?><feedback><report_metadata><org_name>google.com</org_name>
-<email>noreply-dmarc-support@google.com</email><report_id>${opts.reportId}</report_id>
-<date_range><begin>${opts.begin}</begin><end>${opts.end}</end></date_range></report_metadata>
-<policy_published><domain>${opts.domain}</domain><adkim>r</adkim><aspf>r</aspf><p>${opts.p ?? 'none'}</p></policy_published>
-${rows.join('\n')}</feedback>`;
-}
-
-/** One record with explicit results, for the analytics and advisor tests. */
-function record(
-  ip: string,
-  count: number,
-  dkim: string,
-  spf: string,
-  authPass = false,
-  disposition = 'none',
-) {
-  const auth = authPass
-    ? '<auth_results><dkim><domain>esp.example.net</domain><result>pass</result></dkim><spf><domain>bounce.esp.example.net</domain><result>pass</result></spf></auth_results>'
-    : '<auth_results><spf><domain>forged.example</domain><result>fail</result></spf></auth_results>';
-  return `<record><row><source_ip>${ip}</source_ip><count>${count}</count><policy_evaluated><disposition>${disposition}</disposition><dkim>${dkim}</dkim><spf>${spf}</spf></policy_evaluated></row><identifiers><header_from>shop.test</header_from></identifiers>${auth}</record>`;
-}
+import {
+  clock,
+  corpus,
+  db,
+  deps,
+  generatedReport,
+  intake,
+  rawCounts,
+  record,
+  tenantRows,
+  watch,
+} from './reports.test-helper.ts';
 
 describe('report ingestion', () => {
   it('should store corpus reports with the record and message counts of their XML', async () => {
@@ -481,146 +399,3 @@ function readdirFirstEml(): string {
   );
   return names.sort()[0]!;
 }
-
-describe('report analytics', () => {
-  async function seeded() {
-    const tenant = await createTestTenant(db);
-    const domainId = await watch(tenant.id, 'shop.test');
-    const rows = [
-      record('192.0.2.1', 900, 'pass', 'pass'), // the tenant's own server
-      record('192.0.2.2', 60, 'fail', 'fail', true), // an ESP signing with its own domain
-      record('203.0.113.9', 40, 'fail', 'fail', false, 'reject'), // a forger
-      record('192.0.2.1', 5, 'pass', 'fail'),
-    ];
-    const xml = generatedReport({
-      records: rows.length,
-      domain: 'shop.test',
-      reportId: 'analytics-1',
-      begin: 1795737600, // 2026-11-27
-      end: 1795823999,
-      row: (i) => rows[i]!,
-    });
-    await intake(tenant.id, Buffer.from(xml));
-    const tls = JSON.parse(corpus('smtp-tls', 'parsedmarc', 'rfc8460.json').toString('utf8'));
-    tls.policies[0].policy['policy-domain'] = 'shop.test';
-    await intake(tenant.id, Buffer.from(JSON.stringify(tls)));
-    return { tenant, dom: encodeId('dom', domainId) };
-  }
-
-  it('should summarise volume, pass rate, alignment, dispositions, sources, reporters and TLS failures', async () => {
-    const { tenant, dom } = await seeded();
-    const service = createReportsService(deps());
-    const summary = await service.summary(tenant.id, dom, { from: '2026-11-01', to: '2026-11-28' });
-    expect(summary.days).toEqual([
-      {
-        day: '2026-11-27',
-        messages: 1005,
-        dmarcPass: 905,
-        dkimAligned: 905,
-        spfAligned: 900,
-        dispositions: { none: 965, quarantine: 0, reject: 40 },
-      },
-    ]);
-    expect(summary.totals).toMatchObject({ messages: 1005, passRate: 0.9005 });
-    expect(summary.topSources[0]).toEqual({ ip: '192.0.2.1', messages: 905, dmarcPass: 905, passRate: 1 });
-    expect(summary.reporters).toEqual([{ orgName: 'google.com', reports: 1, messages: 1005 }]);
-    // RFC 8460's example report dated 2016 is filed on its own day, outside this window.
-    expect(summary.tls.failedSessions).toBe(0);
-    const tls = await service.summary(tenant.id, dom, { from: '2016-04-01', to: '2016-04-01' });
-    expect(tls.tls.failedSessions).toBe(303);
-    expect(tls.tls.failures).toEqual([
-      { resultType: 'starttls-not-supported', mx: 'mx2.mail.company-y.example', sessions: 200 },
-      { resultType: 'certificate-expired', mx: 'mx1.mail.company-y.example', sessions: 100 },
-      { resultType: 'validation-failure', mx: 'mx-backup.mail.company-y.example', sessions: 3 },
-    ]);
-    const list = await service.list(tenant.id);
-    expect(list.items.map((i) => i.kind).sort()).toEqual(['aggregate', 'tls']);
-  });
-
-  it('should hold enforcement back while a legitimate-looking source fails alignment', async () => {
-    const { tenant, dom } = await seeded();
-    const advice = await createReportsService(deps()).enforcementAdvice(tenant.id, dom, {
-      from: '2026-11-01',
-      to: '2026-11-28',
-    });
-    expect(advice).toMatchObject({
-      currentPolicy: 'none',
-      recommendation: 'fix_sources_first',
-      messages: 1005,
-    });
-    expect(advice.blockingSources).toEqual([
-      expect.objectContaining({ ip: '192.0.2.2', failing: 60, kind: 'authenticated_unaligned' }),
-    ]);
-    expect(advice.unauthenticatedSources).toEqual([
-      expect.objectContaining({ ip: '203.0.113.9', failing: 40, kind: 'unauthenticated' }),
-    ]);
-  });
-
-  it('should advise the next policy step when only unauthenticated sources fail', async () => {
-    const tenant = await createTestTenant(db);
-    const domainId = await watch(tenant.id, 'shop.test');
-    const rows = [record('192.0.2.1', 900, 'pass', 'pass'), record('203.0.113.9', 40, 'fail', 'fail')];
-    const xml = generatedReport({
-      records: 2,
-      domain: 'shop.test',
-      reportId: 'q-1',
-      begin: 1795737600,
-      end: 1795823999,
-      p: 'quarantine',
-      row: (i) => rows[i]!,
-    });
-    await intake(tenant.id, Buffer.from(xml));
-    const advice = await createReportsService(deps()).enforcementAdvice(
-      tenant.id,
-      encodeId('dom', domainId),
-      {
-        from: '2026-11-27',
-        to: '2026-11-27',
-      },
-    );
-    expect(advice).toMatchObject({
-      currentPolicy: 'quarantine',
-      recommendation: 'move_to_reject',
-      blockingSources: [],
-    });
-  });
-
-  it("should show tenant B none of tenant A's reports", async () => {
-    const { tenant, dom } = await seeded();
-    const other = await createTestTenant(db);
-    const service = createReportsService(deps());
-    expect((await service.list(other.id)).items).toEqual([]);
-    await expect(service.summary(other.id, dom)).rejects.toMatchObject({ code: 'not_found' });
-    await expect(service.enforcementAdvice(other.id, dom)).rejects.toMatchObject({ code: 'not_found' });
-    const raw = (await tenantRows(tenant.id)).raw[0]!;
-    await expect(service.status(other.id, encodeId('rpt', raw.id))).rejects.toMatchObject({
-      code: 'not_found',
-    });
-    expect(await service.status(tenant.id, encodeId('rpt', raw.id))).toMatchObject({ state: 'parsed' });
-    // Under RLS the other tenant's transaction sees no row of any report table.
-    const seen = await withTenant(db, other.id, (tx) =>
-      tx.execute<{ n: string }>(
-        sql`select (select count(*) from raw_reports) + (select count(*) from dmarc_reports) + (select count(*) from dmarc_report_rows) + (select count(*) from tls_reports) + (select count(*) from tls_report_policies) as n`,
-      ),
-    );
-    expect(Number(seen.rows[0]!.n)).toBe(0);
-    // Nor can it ingest A's raw report by id.
-    expect(await ingestRawReport(deps(), other.id, raw.id)).toMatchObject({ state: 'missing' });
-  });
-});
-
-describe('report addresses', () => {
-  it('should give each tenant one random token that maps back to it, and nothing else', async () => {
-    const a = await createTestTenant(db);
-    const b = await createTestTenant(db);
-    const tokenA = await ensureReportAddress(db, a.id);
-    expect(tokenA).toMatch(/^[a-z0-9]{26}$/);
-    expect(await ensureReportAddress(db, a.id)).toBe(tokenA);
-    const tokenB = await ensureReportAddress(db, b.id);
-    expect(tokenB).not.toBe(tokenA);
-    expect(await tenantForReportAddress(db, tokenA.toUpperCase())).toBe(a.id);
-    expect(await tenantForReportAddress(db, tokenB)).toBe(b.id);
-    expect(await tenantForReportAddress(db, 'a'.repeat(26))).toBeUndefined();
-    expect(await tenantForReportAddress(db, "x' or 1=1 --")).toBeUndefined();
-  });
-});
