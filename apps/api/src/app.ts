@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/v1/audit.routes.ts';
 import { authRoutes } from './routes/v1/auth.routes.ts';
 import { domainsRoutes } from './routes/v1/domains.routes.ts';
 import { eventsRoutes } from './routes/v1/events.routes.ts';
+import { failureReportsRoutes } from './routes/v1/failure-reports.routes.ts';
 import { findingsRoutes } from './routes/v1/findings.routes.ts';
 import { invitationsRoutes } from './routes/v1/invitations.routes.ts';
 import { maintenanceRoutes } from './routes/v1/maintenance.routes.ts';
@@ -107,6 +108,11 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
       ]) {
         await app.register(routes, { prefix: '/v1', monitoring: container.monitoring });
       }
+      await app.register(failureReportsRoutes, {
+        prefix: '/v1',
+        monitoring: container.monitoring,
+        failureReports: container.failureReports,
+      });
       await app.register(graphql, {
         modules: [
           systemModule(version),

@@ -11,9 +11,12 @@ import { type Clock, createLogger, createSecretBox, type Logger, systemClock } f
 import { createDatabase, createPool, type Database } from '@mailwarden/db';
 import {
   createDomainsService,
+  createFailureReportsService,
   createFindingsService,
+  createMonitoringSettingsService,
   createReportsService,
   createTenantDataService,
+  type FailureReportsService,
   type ReportsService,
 } from '@mailwarden/monitoring';
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
@@ -56,6 +59,7 @@ export interface ApiContainer {
   checkMessage(raw: Uint8Array, envelope: MessageEnvelope): Promise<MessageCheckReport>;
   /** Report intake and analytics (issue 6). */
   reports: ReportsService;
+  failureReports: FailureReportsService;
   /** Enqueues the parse of a committed raw report (after its commit; the sweeper covers a loss). */
   enqueueReportParse(tenantId: string, rawReportId: string): Promise<void>;
   /** Domains, findings, events, maintenance windows, tenant export/delete (issue 5), with audit and queueing. */
@@ -148,6 +152,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     },
   });
   const reports = createReportsService({ db, clock: systemClock });
+  const failureReports = createFailureReportsService({ db });
   const liveEvents = createLiveEvents();
   // Shared with the worker through Redis pub/sub; connects lazily on the first subscribe or publish.
   const liveEmitter = options.lazy ? undefined : createRedisLiveEmitter(config.REDIS_URL);
@@ -159,6 +164,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
     domains: createDomainsService({ db, clock: systemClock, resolver: verificationDns }),
     findings: createFindingsService({ db, clock: systemClock }),
     tenantData: createTenantDataService({ db, now: () => systemClock.now() }),
+    settings: createMonitoringSettingsService({ db }),
     audit: auth.audit,
     producer,
     liveEvents,
@@ -184,6 +190,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
         now: () => systemClock.now(),
       }),
     reports,
+    failureReports,
     monitoring,
     liveEvents,
     ...(liveEmitter ? { liveEmitter } : {}),

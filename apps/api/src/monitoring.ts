@@ -8,13 +8,15 @@
  * services own their transactions. A crash between the two loses the entry, never the change.
  */
 import { type AuditService, actorOf, type Principal, type RequestMeta } from '@mailwarden/auth';
-import { AppError, decodeId, type Logger } from '@mailwarden/core';
+import { AppError, decodeId, encodeId, type Logger } from '@mailwarden/core';
 import type { CheckFamily } from '@mailwarden/db';
 import {
   type DomainInput,
   type DomainsService,
   enqueueChecks,
   type FindingsService,
+  type MonitoringSettingsPatch,
+  type MonitoringSettingsService,
   type TenantDataService,
 } from '@mailwarden/monitoring';
 import { type Producer, queueNames } from '@mailwarden/queue';
@@ -24,6 +26,7 @@ export interface MonitoringApiDeps {
   domains: DomainsService;
   findings: FindingsService;
   tenantData: TenantDataService;
+  settings: MonitoringSettingsService;
   audit: Pick<AuditService, 'recordInTenants'>;
   producer: Pick<Producer, 'enqueue' | 'enqueueBulk'>;
   liveEvents: LiveEvents;
@@ -75,6 +78,22 @@ export function createMonitoringApi(deps: MonitoringApiDeps) {
   return {
     domains,
     findings,
+
+    settings(principal: Principal) {
+      return deps.settings.get(principal.tenantId);
+    },
+
+    async updateSettings(principal: Principal, meta: RequestMeta, patch: MonitoringSettingsPatch) {
+      const change = await deps.settings.update(principal.tenantId, patch);
+      await audit(
+        principal,
+        meta,
+        'tenant.monitoring_settings_updated',
+        { type: 'tenant', id: encodeId('ten', principal.tenantId) },
+        { before: change.before, after: change.after, failureReportsDeleted: change.failureReportsDeleted },
+      );
+      return change.after;
+    },
 
     async addDomain(principal: Principal, meta: RequestMeta, name: string, input: DomainInput) {
       const domain = await domains.add(principal.tenantId, name, input);

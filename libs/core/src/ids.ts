@@ -41,6 +41,7 @@ export const idPrefixes = [
   'aud',
   'mnt',
   'att',
+  'frp',
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

@@ -85,12 +85,14 @@ describe('row-level security catalogue', () => {
       { table: 'findings', cmd: 'DELETE' },
       { table: 'monitoring_events', cmd: 'DELETE' },
       { table: 'posture_history', cmd: 'DELETE' },
+      // Report retention (migration 0009): a raw report goes with everything parsed from it.
+      { table: 'raw_reports', cmd: 'DELETE' },
     ]);
     // Reports (migration 0007): the sweeper finds pending raw reports and the SMTP receiver maps a
     // report address to its tenant; report contents are never readable across tenants.
     const readable = rows.filter((r) => r.cmd === 'SELECT').map((r) => r.table);
     expect(readable).toEqual(expect.arrayContaining(['raw_reports', 'report_addresses']));
-    expect(readable.filter((t) => /^(dmarc|tls)_report/.test(t))).toEqual([]);
+    expect(readable.filter((t) => /^(dmarc|tls|failure)_report/.test(t))).toEqual([]);
     // Members: the owner only (it owns the SECURITY DEFINER functions); never the app role.
     const members = await client.query<{ member: string }>(
       `select m.rolname as member from pg_auth_members a

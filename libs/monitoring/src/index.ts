@@ -2,6 +2,7 @@ export * from './domains.service.ts';
 export * from './families.ts';
 export * from './findings.service.ts';
 export * from './fingerprint.ts';
+export * from './monitoring-settings.service.ts';
 export * from './record-run.ts';
 export * from './reports/index.ts';
 export * from './run-check-job.ts';

@@ -53,6 +53,41 @@ export function createTenantDataService(deps: { db: Database; now: () => Date })
           .select()
           .from(s.webhookDeliveries)
           .limit(exportRowLimit + 1);
+        // Reports: what was received (metadata; the bytes are the reporters' mail, not ours to
+        // re-send) and everything parsed from it.
+        const rawReports = await tx
+          .select({
+            id: s.rawReports.id,
+            receivedVia: s.rawReports.receivedVia,
+            sha256: s.rawReports.sha256,
+            size: s.rawReports.size,
+            receivedAt: s.rawReports.receivedAt,
+            parseState: s.rawReports.parseState,
+            errorCode: s.rawReports.errorCode,
+          })
+          .from(s.rawReports)
+          .limit(exportRowLimit + 1);
+        const aggregateReports = await tx
+          .select()
+          .from(s.dmarcReports)
+          .limit(exportRowLimit + 1);
+        const aggregateRows = await tx
+          .select()
+          .from(s.dmarcReportRows)
+          .limit(exportRowLimit + 1);
+        const tlsReports = await tx
+          .select()
+          .from(s.tlsReports)
+          .limit(exportRowLimit + 1);
+        const tlsPolicies = await tx
+          .select()
+          .from(s.tlsReportPolicies)
+          .limit(exportRowLimit + 1);
+        const failureReports = await tx
+          .select()
+          .from(s.failureReports)
+          .limit(exportRowLimit + 1);
+        const reportAddresses = await tx.select().from(s.reportAddresses);
         return {
           format: 'mailwarden-tenant-export/1',
           exportedAt: deps.now().toISOString(),
@@ -119,6 +154,15 @@ export function createTenantDataService(deps: { db: Database; now: () => Date })
               createdAt: d.createdAt,
             })),
           ),
+          reports: {
+            address: reportAddresses[0]?.token ?? null,
+            received: take(rawReports.map((r) => ({ ...r, id: encodeId('rpt', r.id) }))),
+            aggregate: take(aggregateReports.map(({ tenantId: _, ...r }) => r)),
+            aggregateRows: take(aggregateRows.map(({ tenantId: _, ...r }) => r)),
+            tls: take(tlsReports.map(({ tenantId: _, ...r }) => r)),
+            tlsPolicies: take(tlsPolicies.map(({ tenantId: _, ...r }) => r)),
+            failure: take(failureReports.map(({ tenantId: _, ...r }) => r)),
+          },
         };
       });
     },

@@ -58,6 +58,7 @@ export function createParseReportProcessor(deps: ReportProcessorDeps): JobProces
       duplicates: result.duplicates,
       quarantined: result.quarantined,
       rows: result.rows,
+      failureReports: result.failureReports,
       failureReportsSkipped: result.failureReportsSkipped,
     };
   };

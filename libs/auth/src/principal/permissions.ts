@@ -25,8 +25,12 @@ export interface PermissionRule {
 }
 
 export const permissionTable = {
-  'tenant.read': { scope: 'read', description: 'read the tenant and its security settings' },
-  'tenant.settings.update': { scope: 'admin', description: 'change 2FA requirement and password policy' },
+  'tenant.read': { scope: 'read', description: 'read the tenant, its security and monitoring settings' },
+  'tenant.settings.update': {
+    scope: 'admin',
+    description:
+      'change 2FA requirement, password policy, alert threshold, retention and the failure-report opt-in',
+  },
   'members.read': { scope: 'read', description: 'list members and their roles' },
   'members.update': { scope: 'admin', description: 'change the role of an admin, member or viewer' },
   'members.remove': {

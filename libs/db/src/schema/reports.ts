@@ -64,6 +64,11 @@ export const rawReports = pgTable(
     parsedAt: timestamp('parsed_at', { withTimezone: true }),
     /** Parse attempts begun; a raw report that keeps killing its parser is failed, not retried forever. */
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * The input held a failure (ARF) report: its bytes carry a copy of someone's message, so the
+     * whole raw report is purged after the tenant's short failure-report retention.
+     */
+    holdsFailureReports: boolean('holds_failure_reports').notNull().default(false),
   },
   (t) => [
     uniqueIndex('raw_reports_tenant_sha256_key').on(t.tenantId, t.sha256),
@@ -255,9 +260,58 @@ export const reportAddresses = pgTable(
   ],
 ).enableRLS();
 
+/**
+ * One DMARC failure (ARF, RFC 6591) report, stored only when the tenant opted in
+ * (`tenant_settings.store_failure_reports`), already redacted by libs/reports (addresses become
+ * `*@domain`, no body, a short list of headers), and purged after
+ * `failure_report_retention_days`. Only reports about a watched domain are kept.
+ */
+export const failureReports = pgTable(
+  'failure_reports',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    rawReportId: uuid('raw_report_id')
+      .notNull()
+      .references(() => rawReports.id, { onDelete: 'cascade' }),
+    /** Where in the raw input it was found (`mime part 2`). */
+    source: text('source').notNull().default(''),
+    domainId: uuid('domain_id')
+      .notNull()
+      .references(() => domains.id, { onDelete: 'cascade' }),
+    reportedDomain: text('reported_domain').notNull(),
+    feedbackType: text('feedback_type').notNull(),
+    arrivalDate: timestamp('arrival_date', { withTimezone: true }),
+    sourceIp: inet('source_ip'),
+    authFailure: text('auth_failure'),
+    deliveryResult: text('delivery_result'),
+    identityAlignment: text('identity_alignment'),
+    originalMailFrom: text('original_mail_from'),
+    originalRcptTo: text('original_rcpt_to').array().notNull().default(sql`'{}'::text[]`),
+    dkimDomain: text('dkim_domain'),
+    dkimSelector: text('dkim_selector'),
+    spfDns: text('spf_dns'),
+    authenticationResults: jsonb('authentication_results').$type<string[]>().notNull().default([]),
+    /** The kept headers of the reported message, redacted: `[{name, value}]` in order. */
+    headers: jsonb('headers').$type<{ name: string; value: string }[]>().notNull().default([]),
+    reporter: text('reporter'),
+    userAgent: text('user_agent'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('failure_reports_raw_source_key').on(t.rawReportId, t.source),
+    index('failure_reports_tenant_domain_idx').on(t.tenantId, t.domainId, t.id),
+    index('failure_reports_tenant_id_idx').on(t.tenantId, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
 export type RawReportRow = typeof rawReports.$inferSelect;
 export type DmarcReportRow = typeof dmarcReports.$inferSelect;
 export type DmarcReportRecordRow = typeof dmarcReportRows.$inferSelect;
 export type TlsReportRow = typeof tlsReports.$inferSelect;
 export type TlsReportPolicyRow = typeof tlsReportPolicies.$inferSelect;
 export type ReportAddressRow = typeof reportAddresses.$inferSelect;
+export type FailureReportRow = typeof failureReports.$inferSelect;

@@ -31,6 +31,12 @@ export const tenantSettings = pgTable(
     alertThreshold: text('alert_threshold', { enum: severityLevels }).notNull().default('medium'),
     /** Runs, resolved findings, events and deliveries older than this are purged. */
     retentionDays: integer('retention_days').notNull().default(365),
+    /**
+     * Store DMARC failure (ARF) reports: they hold a redacted copy of someone's message headers,
+     * so they are kept only when the tenant opts in, and only for a short time.
+     */
+    storeFailureReports: boolean('store_failure_reports').notNull().default(false),
+    failureReportRetentionDays: integer('failure_report_retention_days').notNull().default(30),
     /** How many domains the tenant may watch at once. */
     maxDomains: integer('max_domains').notNull().default(500),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -40,6 +46,7 @@ export const tenantSettings = pgTable(
     check('tenant_settings_max_age', sql`${t.passwordMaxAgeDays} between 0 and 3650`),
     check('tenant_settings_history', sql`${t.passwordHistoryCount} between 0 and 24`),
     check('tenant_settings_retention', sql`${t.retentionDays} between 7 and 3650`),
+    check('tenant_settings_failure_retention', sql`${t.failureReportRetentionDays} between 1 and 90`),
     check('tenant_settings_max_domains', sql`${t.maxDomains} between 0 and 100000`),
     tenantIsolation(),
   ],

@@ -24,6 +24,7 @@ import {
   type TlsReport,
 } from '@mailwarden/reports';
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import { failureReportOptIn, storeFailureReport } from './failure-reports.ts';
 import {
   applyLearnt,
   type DomainIndex,
@@ -63,7 +64,9 @@ export interface IngestResult {
   duplicates: number;
   quarantined: number;
   rows: number;
-  /** Failure (ARF) reports seen and not stored: no tenant opt-in exists yet. */
+  /** Failure (ARF) reports stored (the tenant opted in). */
+  failureReports: number;
+  /** Failure reports seen and not stored: no opt-in, or about a domain the tenant does not watch. */
   failureReportsSkipped: number;
   errorCode: string | null;
   errorDetail: string | null;
@@ -277,6 +280,7 @@ function emptyResult(rawReportId: string, state: IngestResult['state']): IngestR
     duplicates: 0,
     quarantined: 0,
     rows: 0,
+    failureReports: 0,
     failureReportsSkipped: 0,
     errorCode: null,
     errorDetail: null,
@@ -353,6 +357,8 @@ export async function ingestRawReport(
       };
       let newReports = 0;
       let newShown = 0;
+      let sawFailure = false;
+      let storeFailures: boolean | undefined;
       const readOptions: ReadReportsOptions = options.limits ? { limits: options.limits } : {};
       const read = options.readEvents ?? readReports;
       for await (const event of read(raw.bytes, readOptions)) {
@@ -422,10 +428,29 @@ export async function ingestRawReport(
             else newShown++;
             break;
           }
-          case 'failure':
-            // Failure (ARF) reports are stored only on a tenant's opt-in, which does not exist yet.
-            result.failureReportsSkipped++;
+          case 'failure': {
+            // Stored only on the tenant's opt-in, and only about a watched domain (failure-reports.ts).
+            sawFailure = true;
+            storeFailures ??= await failureReportOptIn(tx);
+            const stored = storeFailures
+              ? await storeFailureReport(
+                  tx,
+                  clock,
+                  tenantId,
+                  rawReportId,
+                  event.source,
+                  event.report,
+                  domains,
+                )
+              : 'not_stored';
+            if (stored === 'stored') {
+              result.failureReports++;
+              newReports++;
+              newShown++;
+            } else if (stored === 'duplicate') result.duplicates++;
+            else result.failureReportsSkipped++;
             break;
+          }
         }
       }
       await settle();
@@ -439,7 +464,13 @@ export async function ingestRawReport(
       result.state = state;
       await tx
         .update(rawReports)
-        .set({ parseState: state, parsedAt: clock.now(), errorCode: null, errorDetail: null })
+        .set({
+          parseState: state,
+          parsedAt: clock.now(),
+          errorCode: null,
+          errorDetail: null,
+          holdsFailureReports: sawFailure,
+        })
         .where(eq(rawReports.id, rawReportId));
       return result;
     });
