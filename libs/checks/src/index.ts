@@ -11,6 +11,7 @@ export * from './mta-sts/index.ts';
 export * from './mx/index.ts';
 export * from './posture/index.ts';
 export * from './scan/index.ts';
+export * from './senders/index.ts';
 export * from './smtp/index.ts';
 export * from './spf/index.ts';
 export * from './tls/index.ts';

@@ -315,3 +315,19 @@ export type TlsReportRow = typeof tlsReports.$inferSelect;
 export type TlsReportPolicyRow = typeof tlsReportPolicies.$inferSelect;
 export type ReportAddressRow = typeof reportAddresses.$inferSelect;
 export type FailureReportRow = typeof failureReports.$inferSelect;
+
+/**
+ * Reverse DNS of report source addresses (issue 6 §4: "reverse DNS cached"): public DNS facts,
+ * not tenant data, so one row per address serves every tenant; nothing lists it, the analytics
+ * join it only for addresses in the tenant's own rows. `outcome` `unknown` rows are retried soon,
+ * the others after a day (report-source-names.ts).
+ */
+export const sourceIpNames = pgTable('source_ip_names', {
+  ip: inet('ip').primaryKey(),
+  outcome: text('outcome', { enum: ['named', 'no_ptr', 'unknown'] }).notNull(),
+  ptr: text('ptr'),
+  forwardConfirmed: boolean('forward_confirmed').notNull().default(false),
+  providerId: text('provider_id'),
+  providerName: text('provider_name'),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }).notNull(),
+});

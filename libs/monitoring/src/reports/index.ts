@@ -2,3 +2,4 @@ export * from './failure-reports.ts';
 export * from './ingest.ts';
 export * from './raw-reports.ts';
 export * from './reports.service.ts';
+export * from './source-names.ts';

@@ -1,0 +1,2 @@
+export * from './sender-name.ts';
+export * from './sending-providers.ts';
