@@ -2,6 +2,7 @@
 # `npm test`: everything CI checks, in the order that fails fastest.
 set -eu
 cd "$(dirname "$0")/.."
+sh scripts/test-peers.sh
 sh scripts/ensure-ready.sh
 PATH="$PWD/node_modules/.bin:$PATH"
 export PATH

@@ -14,6 +14,7 @@ import {
   addMember,
   bearer,
   expectProblem,
+  gql,
   type SignedUp,
   signIn,
   signUp,
@@ -105,6 +106,51 @@ describe('monitoring settings', () => {
     const read = await t.app.inject({ url: settingsUrl, headers: bearer(viewer.accessToken) });
     expect(read.statusCode, read.body).toBe(200);
     expectProblem(await patch(viewer.accessToken, { alertThreshold: 'low' }), 403, 'forbidden');
+  });
+});
+
+describe('monitoring settings over GraphQL', () => {
+  const query =
+    '{ monitoringSettings { alertThreshold retentionDays maxDomains failureReports { store retentionDays } } }';
+  const mutation =
+    'mutation ($i: MonitoringSettingsInput!) { updateMonitoringSettings(input: $i) { alertThreshold retentionDays failureReports { store retentionDays } } }';
+  const codes = (body: { errors?: Array<{ extensions: { code: string } }> }) =>
+    (body.errors ?? []).map((e) => e.extensions.code);
+
+  it('should read and change the same settings as REST, with the same codes', async () => {
+    const tenant = await signUp(t);
+    const read = await gql(t, query, { token: tenant.accessToken });
+    expect(read.body.data.monitoringSettings).toEqual({
+      alertThreshold: 'medium',
+      retentionDays: 365,
+      maxDomains: 500,
+      failureReports: { store: false, retentionDays: 30 },
+    });
+    const changed = await gql(t, mutation, {
+      token: tenant.accessToken,
+      variables: { i: { retentionDays: 90, failureReports: { store: true, retentionDays: null } } },
+    });
+    expect(changed.body.data.updateMonitoringSettings).toEqual({
+      alertThreshold: 'medium',
+      retentionDays: 90,
+      failureReports: { store: true, retentionDays: 30 },
+    });
+    const rest = await t.app.inject({ url: settingsUrl, headers: bearer(tenant.accessToken) });
+    expect(rest.json()).toMatchObject({ retentionDays: 90, failureReports: { store: true } });
+    const bad = await gql(t, mutation, { token: tenant.accessToken, variables: { i: { retentionDays: 2 } } });
+    expect(codes(bad.body)).toEqual(['validation_failed']);
+
+    const email = uniqueEmail('viewer');
+    const { password } = await addMember(t, tenant, email, 'viewer');
+    const viewer = await signIn(t, email, password, tenant.tenantId);
+    expect(
+      (await gql(t, query, { token: viewer.accessToken })).body.data.monitoringSettings.retentionDays,
+    ).toBe(90);
+    const refused = await gql(t, mutation, {
+      token: viewer.accessToken,
+      variables: { i: { retentionDays: 30 } },
+    });
+    expect(codes(refused.body)).toEqual(['forbidden']);
   });
 });
 

@@ -64,6 +64,8 @@ const twins: Record<string, string> = {
   disableTotp: 'Mutation.disableTotp',
   getTenant: 'Query.tenant',
   updateTenantSettings: 'Mutation.updateTenantSettings',
+  getMonitoringSettings: 'Query.monitoringSettings',
+  updateMonitoringSettings: 'Mutation.updateMonitoringSettings',
   listMembers: 'Query.members',
   getMember: 'Query.member',
   updateMember: 'Mutation.updateMemberRole',

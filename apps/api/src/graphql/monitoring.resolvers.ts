@@ -13,6 +13,7 @@ import type {
   EventView,
   FindingsService,
   FindingView,
+  MonitoringSettingsPatch,
 } from '@mailwarden/monitoring';
 // mercurius is CommonJS: its helpers are reachable through the default export only under plain Node.
 import mercurius, { type MercuriusContext } from 'mercurius';
@@ -22,6 +23,7 @@ import { type LiveEventRef, liveEventsTopic } from '../live-events.ts';
 import type { MonitoringApi } from '../monitoring.ts';
 import { requestMeta } from '../plugins/auth.ts';
 import { scanNowLimiter } from '../plugins/scan-rate-limit.ts';
+import { MonitoringSettingsPatch as MonitoringSettingsPatchBody } from '../schemas/failure-reports.ts';
 import { AddDomainBody, CreateMaintenanceWindowBody, UpdateDomainBody } from '../schemas/monitoring.ts';
 import type { GraphqlModule } from './modules.ts';
 
@@ -197,6 +199,7 @@ export function monitoringModule(monitoring: MonitoringApi, authenticator: Authe
     maintenanceWindows: resolver((_, __, ctx) =>
       findings.listMaintenanceWindows(caller(ctx, 'domains.read').tenantId),
     ),
+    monitoringSettings: resolver((_, __, ctx) => monitoring.settings(caller(ctx, 'tenant.read'))),
   };
 
   const Mutation = {
@@ -256,6 +259,12 @@ export function monitoringModule(monitoring: MonitoringApi, authenticator: Authe
     deleteMaintenanceWindow: resolver<{ id: string }>(async (_, args, ctx) => {
       await monitoring.deleteMaintenanceWindow(caller(ctx, 'maintenance.manage'), meta(ctx), args.id);
       return true;
+    }),
+    updateMonitoringSettings: resolver<{ input: MonitoringSettingsPatch }>((_, args, ctx) => {
+      const principal = caller(ctx, 'tenant.settings.update');
+      const input = withoutNulls(args.input);
+      check(input, MonitoringSettingsPatchBody, 'input');
+      return monitoring.updateSettings(principal, meta(ctx), input);
     }),
   };
 
