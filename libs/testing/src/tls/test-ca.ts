@@ -46,6 +46,9 @@ const DAY_MS = 86_400_000;
 const DEFAULT_VALIDITY_DAYS = 30;
 /** Leaves start an hour in the past so clock skew between processes cannot make them "not yet valid". */
 const BACKDATE_MS = 3_600_000;
+/** The CA starts a day in the past and lasts ten years. */
+const CA_BACKDATE_MS = DAY_MS;
+const CA_VALIDITY_DAYS = 3650;
 
 const dirs: string[] = [];
 let cleanupRegistered = false;
@@ -98,27 +101,72 @@ function subjectName(n: string): string {
   return `/CN=${n.replace(/[/\\=]/g, '_')}`;
 }
 
+/** The CA, like its leaves, starts in the past: a test that read the clock before the CA was made must still see it valid. */
 async function makeCa(name: string): Promise<TestCa> {
   const dir = privateDir('mw-test-ca-');
+  const notBefore = new Date(Date.now() - CA_BACKDATE_MS);
+  const notAfter = new Date(notBefore.getTime() + CA_VALIDITY_DAYS * DAY_MS);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), `01${randomBytes(8).toString('hex')}\n`);
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test_ca',
+      '[test_ca]',
+      `dir = ${dir}`,
+      'database = $dir/index.txt',
+      'new_certs_dir = $dir',
+      'serial = $dir/serial',
+      'default_md = sha256',
+      'policy = policy_any',
+      'unique_subject = no',
+      'email_in_dn = no',
+      '[policy_any]',
+      'commonName = supplied',
+      '[root]',
+      'basicConstraints = critical,CA:TRUE',
+      'keyUsage = critical,keyCertSign,cRLSign',
+      'subjectKeyIdentifier = hash',
+      '',
+    ].join('\n'),
+  );
   await openssl(
     [
       'req',
-      '-x509',
       '-new',
       ...newKeyArgs('ec-p256'),
       '-nodes',
       '-keyout',
       'ca.key',
       '-out',
-      'ca.pem',
-      '-days',
-      '3650',
+      'ca.csr',
       '-subj',
       subjectName(name),
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  // `openssl ca -selfsign` is the openssl 3.0 way to give a self-signed certificate a start date.
+  await openssl(
+    [
+      'ca',
+      '-batch',
+      '-notext',
+      '-selfsign',
+      '-config',
+      'ca.cnf',
+      '-keyfile',
+      'ca.key',
+      '-extensions',
+      'root',
+      '-in',
+      'ca.csr',
+      '-out',
+      'ca.pem',
+      '-startdate',
+      asn1Time(notBefore),
+      '-enddate',
+      asn1Time(notAfter),
     ],
     dir,
   );
