@@ -79,6 +79,19 @@ const schema = {
     { min: 1_000, max: 3_600_000 },
     120_000,
   ),
+  // IMAP report mailboxes (docs/reports.md "IMAP intake"): polls wait on other people's servers,
+  // so they have their own queue and concurrency.
+  REPORT_IMAP_POLL_SECONDS: int(
+    'time between two polls of one IMAP report mailbox (longer after failures)',
+    { min: 60, max: 86_400 },
+    300,
+  ),
+  REPORT_IMAP_CONCURRENCY: int('IMAP report mailbox polls at once', { min: 1, max: 256 }, 4),
+  REPORT_IMAP_MAX_MESSAGE_BYTES: int(
+    'largest report message taken from an IMAP mailbox; bigger ones are left there',
+    { min: 1024, max: 64 * 1024 * 1024 },
+    32 * 1024 * 1024,
+  ),
   SCHEDULER_TICK_MS: int('how often due checks are enqueued', { min: 1_000, max: 600_000 }, 15_000),
   OUTBOX_SWEEP_MS: int(
     'how often lost events and deliveries are looked for',

@@ -12,6 +12,7 @@ import {
   createBlocklistFamilyRunner,
   createDnsFamilyRunner,
   createDnssecFamilyRunner,
+  createMailboxPoller,
   createTlsFamilyRunner,
   type FamilyRunners,
 } from '@mailwarden/monitoring';
@@ -23,6 +24,7 @@ import {
   createRedisLiveEmitter,
   digestRepeat,
   digestSchedulerId,
+  parseReportJobId,
   type QueueName,
   queueNames,
   type RedisConnection,
@@ -136,10 +138,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
           ca: config.TLS_EXTRA_CA_FILE,
         })
       : undefined);
+  // Opens what the API sealed: webhook targets and secrets, report mailbox passwords.
+  const box = createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS);
   const webhooks: WebhooksService = createWebhooksService({
     db,
     clock,
-    box: createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS),
+    box,
     runtime: {
       resolver: dns,
       allow: config.PROBE_ALLOW_CIDRS,
@@ -152,7 +156,26 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
   });
   // GraphQL subscribers of every API instance hear about events through Redis pub/sub.
   const live = createRedisLiveEmitter(config.REDIS_URL);
+  const mailboxPoller = createMailboxPoller({
+    db,
+    clock,
+    box,
+    resolver: dns,
+    allow: config.PROBE_ALLOW_CIDRS,
+    ca: config.TLS_EXTRA_CA_FILE,
+    pollIntervalSeconds: config.REPORT_IMAP_POLL_SECONDS,
+    maxMessageBytes: config.REPORT_IMAP_MAX_MESSAGE_BYTES,
+    async enqueueParse(tenantId, rawReportId) {
+      await producer.enqueue(
+        queueNames.reports,
+        'parse-report',
+        { tenantId, rawReportId },
+        { jobId: parseReportJobId(rawReportId) },
+      );
+    },
+  });
   const processors = createProcessors({
+    mailboxPoller,
     clock,
     db,
     producer,
@@ -170,6 +193,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
     [queueNames.checksBlocklist]: config.CHECKS_BLOCKLIST_CONCURRENCY,
     [queueNames.webhooks]: config.WEBHOOK_CONCURRENCY,
     [queueNames.reports]: config.REPORT_CONCURRENCY,
+    [queueNames.reportMailboxes]: config.REPORT_IMAP_CONCURRENCY,
     [queueNames.scheduler]: 1,
   };
   const workerConnection = deps.createConnection('worker');
@@ -278,6 +302,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       'outbox-sweep',
       { every: config.OUTBOX_SWEEP_MS },
       { name: 'sweep-outbox', data: {} },
+    );
+    // IMAP report mailboxes: each minute, the ones due (their schedule is in Postgres) get a poll job.
+    await queue.upsertJobScheduler(
+      'report-mailbox-tick',
+      { every: 60_000 },
+      { name: 'poll-mailboxes', data: {} },
     );
     await queue.upsertJobScheduler(
       'retention-purge',

@@ -48,6 +48,10 @@ export const errorCatalogue = {
     status: 400,
     title: 'The webhook target is not allowed (not https, not public, or not reachable safely)',
   },
+  mailbox_host_refused: {
+    status: 400,
+    title: 'The mailbox host is not allowed (not public, or its name does not resolve)',
+  },
   internal: { status: 500, title: 'Internal Server Error' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

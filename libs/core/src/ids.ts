@@ -42,6 +42,7 @@ export const idPrefixes = [
   'mnt',
   'att',
   'frp',
+  'mbx',
 ] as const;
 export type IdPrefix = (typeof idPrefixes)[number];
 

@@ -93,6 +93,8 @@ describe('row-level security catalogue', () => {
     const readable = rows.filter((r) => r.cmd === 'SELECT').map((r) => r.table);
     expect(readable).toEqual(expect.arrayContaining(['raw_reports', 'report_addresses']));
     expect(readable.filter((t) => /^(dmarc|tls|failure)_report/.test(t))).toEqual([]);
+    // IMAP intake (migration 0011): the worker's tick lists due report mailboxes (ids only).
+    expect(readable).toContain('report_mailboxes');
     // Members: the owner only (it owns the SECURITY DEFINER functions); never the app role.
     const members = await client.query<{ member: string }>(
       `select m.rolname as member from pg_auth_members a

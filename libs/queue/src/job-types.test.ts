@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { maxEchoDelayMs, maxEchoMessageLength, parseEchoPayload } from './job-types.ts';
+import { jobIdProblem } from './job-id.ts';
+import {
+  mailboxPollJobId,
+  maxEchoDelayMs,
+  maxEchoMessageLength,
+  parseEchoPayload,
+  parseMailboxRef,
+} from './job-types.ts';
 
 describe('parseEchoPayload', () => {
   it('should accept a message with or without a delay', () => {
@@ -29,5 +36,27 @@ describe('parseEchoPayload', () => {
     expect(parseEchoPayload({ message: 'x', delayMs: 1.5 }).ok).toBe(false);
     expect(parseEchoPayload({ message: 'x', delayMs: -1 }).ok).toBe(false);
     expect(parseEchoPayload({ message: 'x'.repeat(maxEchoMessageLength + 1) }).ok).toBe(false);
+  });
+});
+
+describe('poll-mailbox jobs', () => {
+  const tenantId = '01938b5e-0000-7000-8000-000000000001';
+  const mailboxId = '01938b5e-0000-7000-8000-000000000002';
+
+  it('should take tenant and mailbox uuids and nothing else', () => {
+    expect(parseMailboxRef({ tenantId, mailboxId, password: 'x' })).toEqual({
+      ok: true,
+      payload: { tenantId, mailboxId },
+    });
+    for (const data of [null, {}, { tenantId }, { tenantId, mailboxId: 'mbx_1' }, { tenantId: 1, mailboxId }])
+      expect(parseMailboxRef(data).ok, JSON.stringify(data)).toBe(false);
+  });
+
+  it('should name one poll per mailbox and minute, and asked-for polls apart', () => {
+    const slot = 29_876_543;
+    expect(mailboxPollJobId(mailboxId, slot)).toBe(`imap.${mailboxId}.${slot}`);
+    expect(mailboxPollJobId(mailboxId, slot, true)).toBe(`imap.${mailboxId}.now.${slot}`);
+    expect(jobIdProblem(mailboxPollJobId(mailboxId, slot))).toBeUndefined();
+    expect(jobIdProblem(mailboxPollJobId(mailboxId, slot, true))).toBeUndefined();
   });
 });

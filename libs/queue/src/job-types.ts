@@ -28,6 +28,7 @@ export type QueueJobTypes = {
   [queueNames.checksBlocklist]: CheckJob;
   [queueNames.webhooks]: WebhookJob;
   [queueNames.reports]: ReportJob;
+  [queueNames.reportMailboxes]: ReportMailboxJob;
 };
 
 export type JobNameOf<Q extends keyof QueueJobTypes> = QueueJobTypes[Q]['name'];
@@ -103,7 +104,9 @@ export type CheckJob = { name: 'run-check'; payload: RunCheckPayload };
 export type SchedulerJob =
   | { name: 'tick'; payload: Record<string, never> }
   | { name: 'sweep-outbox'; payload: Record<string, never> }
-  | { name: 'purge-history'; payload: Record<string, never> };
+  | { name: 'purge-history'; payload: Record<string, never> }
+  /** Lists the report mailboxes due for a poll (every minute) and enqueues one poll job each. */
+  | { name: 'poll-mailboxes'; payload: Record<string, never> };
 
 export interface EventRef {
   tenantId: string;
@@ -209,6 +212,28 @@ export function parseRawReportRef(data: unknown): Parsed<RawReportRef> {
     return { ok: false, problems: ['payload needs tenantId and rawReportId uuids'] };
   const { tenantId, rawReportId } = data as RawReportRef;
   return { ok: true, payload: { tenantId, rawReportId } };
+}
+
+/** Poll one IMAP report mailbox of one tenant (ids only; the password stays sealed in Postgres). */
+export interface MailboxRef {
+  tenantId: string;
+  mailboxId: string;
+}
+export type ReportMailboxJob = { name: 'poll-mailbox'; payload: MailboxRef };
+
+export function parseMailboxRef(data: unknown): Parsed<MailboxRef> {
+  if (!isRef(data, 'mailboxId'))
+    return { ok: false, problems: ['payload needs tenantId and mailboxId uuids'] };
+  const { tenantId, mailboxId } = data as MailboxRef;
+  return { ok: true, payload: { tenantId, mailboxId } };
+}
+
+/**
+ * `imap.<uuid>.<slot>`: the tick's poll of one mailbox in one minute (`slot`: minutes since the
+ * epoch), or `imap.<uuid>.now.<slot>` for a poll a user asked for; duplicates within a slot collapse.
+ */
+export function mailboxPollJobId(mailboxId: string, slot: number, manual = false): string {
+  return manual ? `imap.${mailboxId}.now.${slot}` : `imap.${mailboxId}.${slot}`;
 }
 
 /** `rpt.<uuid>`: one job per raw report, so an intake retry and the sweeper collapse into one. */

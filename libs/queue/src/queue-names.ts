@@ -17,6 +17,8 @@ export const queueNames = {
   webhooks: 'webhooks',
   /** Parsing stored raw reports into report rows (issue 6). */
   reports: 'reports',
+  /** Polling tenants' IMAP mailboxes for report mail (issue 6 §1c): network-bound, its own concurrency. */
+  reportMailboxes: 'report-mailboxes',
 } as const;
 
 export type QueueName = (typeof queueNames)[keyof typeof queueNames];

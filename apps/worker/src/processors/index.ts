@@ -1,11 +1,12 @@
 import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
-import type { FamilyRunners } from '@mailwarden/monitoring';
+import type { FamilyRunners, MailboxPoller } from '@mailwarden/monitoring';
 import { type LiveEventEmitter, type Producer, queueNames } from '@mailwarden/queue';
 import { createRunCheckProcessor } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
+import { createMailboxTickProcessor, createPollMailboxProcessor } from './report-mailboxes.processor.ts';
 import { createParseReportProcessor, type ReportProcessorDeps } from './reports.processor.ts';
 import { createPurgeProcessor, createSweepProcessor, createTickProcessor } from './scheduler.processor.ts';
 import {
@@ -26,6 +27,8 @@ export interface ProcessorDeps {
   live?: LiveEventEmitter;
   /** Report parsing isolation and limits (issue 6). */
   reports?: Pick<ReportProcessorDeps, 'parserThread' | 'reportLimits'>;
+  /** Polls tenants' IMAP report mailboxes (issue 6 §1c); without it poll jobs fail for good. */
+  mailboxPoller?: MailboxPoller;
 }
 
 /** Registers one processor per queue and job name; add new job kinds here. */
@@ -37,6 +40,7 @@ export function createProcessors(deps: ProcessorDeps): ProcessorMap {
       tick: createTickProcessor(deps),
       'sweep-outbox': createSweepProcessor(deps),
       'purge-history': createPurgeProcessor(deps),
+      'poll-mailboxes': createMailboxTickProcessor(deps),
     },
     [queueNames.checksDns]: { 'run-check': runCheck },
     [queueNames.checksDnssec]: { 'run-check': runCheck },
@@ -48,5 +52,6 @@ export function createProcessors(deps: ProcessorDeps): ProcessorMap {
       'send-digest': createDigestProcessor(deps),
     },
     [queueNames.reports]: { 'parse-report': createParseReportProcessor({ ...deps, ...deps.reports }) },
+    [queueNames.reportMailboxes]: { 'poll-mailbox': createPollMailboxProcessor(deps) },
   };
 }

@@ -70,6 +70,11 @@ export const permissionTable = {
     scope: 'admin',
     description: 'add, change, test and remove alert endpoints; rotate secrets; redeliver',
   },
+  // Admin: a mailbox's credentials reach the tenant's mail; Mailwarden moves or flags its messages.
+  'report_mailboxes.manage': {
+    scope: 'admin',
+    description: 'add, change, poll now and remove the IMAP mailboxes reports are read from',
+  },
   'tenant.export': { scope: 'admin', description: 'export all data of the tenant (GDPR)' },
   'tenant.delete': {
     scope: 'admin',

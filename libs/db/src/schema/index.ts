@@ -8,6 +8,7 @@ export * from './password-history.ts';
 export * from './password-reset-tokens.ts';
 export * from './recovery-codes.ts';
 export * from './refresh-tokens.ts';
+export * from './report-mailboxes.ts';
 export * from './reports.ts';
 export * from './sessions.ts';
 export * from './signing-keys.ts';

@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { id, tenantIsolation } from './columns.ts';
+import { tenants } from './tenants.ts';
+
+/**
+ * IMAP mailboxes the worker polls for DMARC aggregate and TLS-RPT report mail (issue 6 §1c):
+ * a tenant that already receives its reports in a mailbox of its own lets Mailwarden read them
+ * there instead of changing its `rua=` address. A message is moved or flagged only after its bytes
+ * are committed to `raw_reports` and its parse is enqueued.
+ */
+
+/** `tls`: implicit TLS from the first byte (RFC 8314 §3.2, port 993); `starttls`: RFC 9051 §6.2.1 (143). Never plaintext. */
+export const mailboxSecurityModes = ['tls', 'starttls'] as const;
+export type MailboxSecurity = (typeof mailboxSecurityModes)[number];
+
+/** What happens to a message once it is stored: moved to `move_to`, or flagged \Seen + `$MailwardenStored`. */
+export const mailboxAfterStoreActions = ['move', 'flag'] as const;
+export type MailboxAfterStore = (typeof mailboxAfterStoreActions)[number];
+
+export const reportMailboxes = pgTable(
+  'report_mailboxes',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Host name or IP literal, lower case; vetted by the SSRF guard when saved and on every poll. */
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    security: text('security', { enum: mailboxSecurityModes }).notNull(),
+    username: text('username').notNull(),
+    /** SecretBox-sealed under the context `report-mailbox:<id>`; never returned by the API. */
+    passwordCiphertext: text('password_ciphertext').notNull(),
+    folder: text('folder').notNull().default('INBOX'),
+    afterStore: text('after_store', { enum: mailboxAfterStoreActions }).notNull().default('move'),
+    /** The folder stored messages are moved to (`move`), created when missing; `/` separates levels. */
+    moveTo: text('move_to').notNull().default('Mailwarden/Processed'),
+    enabled: boolean('enabled').notNull().default(true),
+    description: text('description').notNull().default(''),
+    /** When the scheduler next polls it: the poll interval after a success, a backoff after failures. */
+    nextPollAt: timestamp('next_poll_at', { withTimezone: true }).notNull().defaultNow(),
+    /** A poll holds the mailbox until then, so two workers never poll one mailbox at once. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+    /** A stable `imap.*` code of the last failed poll (docs/reports.md "IMAP intake"); null after a success. */
+    lastErrorCode: text('last_error_code'),
+    lastErrorDetail: text('last_error_detail'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /** Messages stored by the last successful poll, and those left behind for being too large. */
+    lastStoredCount: integer('last_stored_count').notNull().default(0),
+    lastSkippedCount: integer('last_skipped_count').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('report_mailboxes_tenant_idx').on(t.tenantId, t.id),
+    index('report_mailboxes_due_idx').on(t.nextPollAt).where(sql`${t.enabled}`),
+    check('report_mailboxes_port', sql`${t.port} between 1 and 65535`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type ReportMailboxRow = typeof reportMailboxes.$inferSelect;

@@ -1,0 +1,3 @@
+export * from './imap-errors.ts';
+export * from './mailbox-poller.ts';
+export * from './report-mailboxes.service.ts';

@@ -1,0 +1,363 @@
+/**
+ * The IMAP mailboxes a tenant's report mail is read from (issue 6 §1c): add, list, show, change,
+ * remove, ask for a poll now. The password is sealed with the SecretBox under the mailbox id and
+ * is never handed back; the host is vetted by the SSRF guard when saved (and again on every poll).
+ */
+import {
+  AppError,
+  type Clock,
+  decodeId,
+  encodeId,
+  notFound,
+  type Resolver,
+  type SecretBox,
+  uuidv7,
+} from '@mailwarden/core';
+import {
+  type Database,
+  type MailboxAfterStore,
+  type MailboxSecurity,
+  mailboxAfterStoreActions,
+  mailboxSecurityModes,
+  type ReportMailboxRow,
+  schema,
+  withTenant,
+} from '@mailwarden/db';
+import { type AllowList, normaliseHost, resolveAndVet } from '@mailwarden/net';
+import { asc, eq, sql } from 'drizzle-orm';
+
+/** A tenant has at most this many report mailboxes. */
+export const maxReportMailboxesPerTenant = 10;
+/** After this many failed polls in a row a mailbox shows `failing` (docs/reports.md "IMAP intake"). */
+export const failingAfterConsecutiveFailures = 5;
+export const defaultMoveToFolder = 'Mailwarden/Processed';
+/** RFC 8314 §3.2 (implicit TLS) and RFC 9051 §2.1 (143, STARTTLS). */
+export const defaultImapPorts: Record<MailboxSecurity, number> = { tls: 993, starttls: 143 };
+
+export function mailboxPasswordContext(mailboxId: string): string {
+  return `report-mailbox:${mailboxId}`;
+}
+
+export interface ReportMailboxInput {
+  host: string;
+  port?: number;
+  security: MailboxSecurity;
+  username: string;
+  password: string;
+  folder?: string;
+  afterStore?: MailboxAfterStore;
+  moveTo?: string;
+  enabled?: boolean;
+  description?: string;
+}
+
+export type ReportMailboxPatch = Partial<ReportMailboxInput>;
+
+export type ReportMailboxStatus = 'disabled' | 'pending' | 'ok' | 'retrying' | 'failing';
+
+export interface ReportMailboxView {
+  id: string;
+  host: string;
+  port: number;
+  security: MailboxSecurity;
+  username: string;
+  /** Always true: a mailbox cannot be saved without one; the password itself is never returned. */
+  hasPassword: boolean;
+  folder: string;
+  afterStore: MailboxAfterStore;
+  moveTo: string;
+  enabled: boolean;
+  description: string;
+  /** `pending`: never polled; `retrying`: the last polls failed; `failing`: at least 5 in a row. */
+  status: ReportMailboxStatus;
+  lastPolledAt: string | null;
+  lastSuccessAt: string | null;
+  lastError: { code: string; detail: string | null } | null;
+  consecutiveFailures: number;
+  lastStoredCount: number;
+  lastSkippedCount: number;
+  nextPollAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function invalid(location: string, message: string): AppError {
+  return new AppError('validation_failed', {
+    detail: `${location} ${message}`,
+    errors: [{ location, message }],
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function text(location: string, value: string, max: number, options: { allowEmpty?: boolean } = {}): string {
+  if (!options.allowEmpty && value.length === 0) throw invalid(location, 'must not be empty');
+  if (value.length > max) throw invalid(location, `must be at most ${max} characters`);
+  if (CONTROL.test(value)) throw invalid(location, 'must not contain control characters');
+  return value;
+}
+
+/** Folder names: `/` separates levels; no empty level, no `*`/`%` (LIST wildcards). */
+function folderName(location: string, value: string): string {
+  const name = text(location, value.trim(), 200);
+  if (name.split('/').some((part) => part.length === 0))
+    throw invalid(location, 'must not have an empty level');
+  if (/[*%]/.test(name)) throw invalid(location, 'must not contain * or %');
+  return name;
+}
+
+export function mailboxStatus(
+  row: Pick<ReportMailboxRow, 'enabled' | 'lastPolledAt' | 'consecutiveFailures'>,
+): ReportMailboxStatus {
+  if (!row.enabled) return 'disabled';
+  if (row.consecutiveFailures >= failingAfterConsecutiveFailures) return 'failing';
+  if (row.consecutiveFailures > 0) return 'retrying';
+  return row.lastPolledAt ? 'ok' : 'pending';
+}
+
+export function reportMailboxView(row: ReportMailboxRow): ReportMailboxView {
+  return {
+    id: encodeId('mbx', row.id),
+    host: row.host,
+    port: row.port,
+    security: row.security,
+    username: row.username,
+    hasPassword: row.passwordCiphertext.length > 0,
+    folder: row.folder,
+    afterStore: row.afterStore,
+    moveTo: row.moveTo,
+    enabled: row.enabled,
+    description: row.description,
+    status: mailboxStatus(row),
+    lastPolledAt: row.lastPolledAt?.toISOString() ?? null,
+    lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
+    lastError: row.lastErrorCode ? { code: row.lastErrorCode, detail: row.lastErrorDetail } : null,
+    consecutiveFailures: row.consecutiveFailures,
+    lastStoredCount: row.lastStoredCount,
+    lastSkippedCount: row.lastSkippedCount,
+    nextPollAt: row.enabled ? row.nextPollAt.toISOString() : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export interface ReportMailboxesDeps {
+  db: Database;
+  clock: Clock;
+  box: SecretBox;
+  /** How a host is vetted on save: the same resolver and allow-list the poller uses. */
+  vet: { resolver: Pick<Resolver, 'query'>; allow: AllowList };
+}
+
+export function createReportMailboxesService(deps: ReportMailboxesDeps) {
+  const { db, clock, box } = deps;
+  const { reportMailboxes } = schema;
+
+  function idOf(typedId: string): string {
+    const id = decodeId('mbx', typedId);
+    if (!id) throw notFound('report mailbox', typedId);
+    return id;
+  }
+
+  async function vetHost(raw: string): Promise<string> {
+    const host = normaliseHost(text('body.host', raw, 253));
+    const vetted = await resolveAndVet(host, deps.vet);
+    if (!vetted.ok) {
+      const message = `host refused (${vetted.reason}): ${vetted.detail}`;
+      throw new AppError('mailbox_host_refused', {
+        detail: message,
+        errors: [{ location: 'body.host', message }],
+        extensions: { reason: vetted.reason, retryable: vetted.reason === 'dns_unknown' },
+      });
+    }
+    return vetted.host;
+  }
+
+  function check(input: ReportMailboxPatch, current?: ReportMailboxRow) {
+    if (input.security !== undefined && !mailboxSecurityModes.includes(input.security))
+      throw invalid('body.security', `must be one of ${mailboxSecurityModes.join(', ')}`);
+    if (input.afterStore !== undefined && !mailboxAfterStoreActions.includes(input.afterStore))
+      throw invalid('body.afterStore', `must be one of ${mailboxAfterStoreActions.join(', ')}`);
+    if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 1 || input.port > 65_535))
+      throw invalid('body.port', 'must be an integer from 1 to 65535');
+    const username = input.username === undefined ? undefined : text('body.username', input.username, 320);
+    const password = input.password === undefined ? undefined : text('body.password', input.password, 1024);
+    const folder = input.folder === undefined ? undefined : folderName('body.folder', input.folder);
+    const moveTo = input.moveTo === undefined ? undefined : folderName('body.moveTo', input.moveTo);
+    const description =
+      input.description === undefined
+        ? undefined
+        : text('body.description', input.description, 500, { allowEmpty: true });
+    // Moving into the folder that is read would store every message again on every poll.
+    const finalFolder = folder ?? current?.folder ?? 'INBOX';
+    const finalMoveTo = moveTo ?? current?.moveTo ?? defaultMoveToFolder;
+    const afterStore = input.afterStore ?? current?.afterStore ?? 'move';
+    if (afterStore === 'move' && finalFolder.toLowerCase() === finalMoveTo.toLowerCase())
+      throw invalid('body.moveTo', 'must not be the folder that is read');
+    return { username, password, folder, moveTo, description };
+  }
+
+  async function load(tenantId: string, id: string, typedId: string): Promise<ReportMailboxRow> {
+    const [row] = await withTenant(db, tenantId, (tx) =>
+      tx.select().from(reportMailboxes).where(eq(reportMailboxes.id, id)),
+    );
+    if (!row) throw notFound('report mailbox', typedId);
+    return row;
+  }
+
+  return {
+    async create(tenantId: string, input: ReportMailboxInput): Promise<ReportMailboxView> {
+      const checked = check(input);
+      if (!checked.username) throw invalid('body.username', 'is required');
+      if (!checked.password) throw invalid('body.password', 'is required');
+      const host = await vetHost(input.host);
+      const now = clock.now();
+      const id = uuidv7(now.getTime());
+      const row = await withTenant(db, tenantId, async (tx) => {
+        const existing = await tx
+          .select({ id: reportMailboxes.id })
+          .from(reportMailboxes)
+          .limit(maxReportMailboxesPerTenant);
+        if (existing.length >= maxReportMailboxesPerTenant)
+          throw new AppError('quota_exceeded', {
+            detail: `a tenant has at most ${maxReportMailboxesPerTenant} report mailboxes`,
+            extensions: { quota: 'report_mailboxes', limit: maxReportMailboxesPerTenant },
+          });
+        const [created] = await tx
+          .insert(reportMailboxes)
+          .values({
+            id,
+            tenantId,
+            host,
+            port: input.port ?? defaultImapPorts[input.security],
+            security: input.security,
+            username: checked.username!,
+            passwordCiphertext: box.seal(checked.password!, mailboxPasswordContext(id)),
+            folder: checked.folder ?? 'INBOX',
+            afterStore: input.afterStore ?? 'move',
+            moveTo: checked.moveTo ?? defaultMoveToFolder,
+            enabled: input.enabled ?? true,
+            description: checked.description ?? '',
+            // Polled at the next tick: the tenant sees at once whether the settings work.
+            nextPollAt: now,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning();
+        return created!;
+      });
+      return reportMailboxView(row);
+    },
+
+    async list(tenantId: string): Promise<ReportMailboxView[]> {
+      const rows = await withTenant(db, tenantId, (tx) =>
+        tx
+          .select()
+          .from(reportMailboxes)
+          .orderBy(asc(reportMailboxes.id))
+          .limit(maxReportMailboxesPerTenant * 2),
+      );
+      return rows.map(reportMailboxView);
+    },
+
+    async get(tenantId: string, typedId: string): Promise<ReportMailboxView> {
+      return reportMailboxView(await load(tenantId, idOf(typedId), typedId));
+    },
+
+    /**
+     * Changes settings; a new host, port, security, user name, password or folder is polled at the
+     * next tick with its failure streak cleared, so a fixed setting shows its result at once.
+     */
+    async update(tenantId: string, typedId: string, input: ReportMailboxPatch): Promise<ReportMailboxView> {
+      const id = idOf(typedId);
+      const current = await load(tenantId, id, typedId);
+      const checked = check(input, current);
+      const host = input.host !== undefined ? await vetHost(input.host) : undefined;
+      const connectionChanged =
+        host !== undefined ||
+        input.port !== undefined ||
+        input.security !== undefined ||
+        checked.username !== undefined ||
+        checked.password !== undefined ||
+        checked.folder !== undefined ||
+        input.afterStore !== undefined ||
+        checked.moveTo !== undefined ||
+        input.enabled === true;
+      const now = clock.now();
+      const [row] = await withTenant(db, tenantId, (tx) =>
+        tx
+          .update(reportMailboxes)
+          .set({
+            ...(host !== undefined ? { host } : {}),
+            ...(input.security !== undefined ? { security: input.security } : {}),
+            // A new security mode without a port takes that mode's port.
+            ...(input.port !== undefined
+              ? { port: input.port }
+              : input.security !== undefined && input.security !== current.security
+                ? { port: defaultImapPorts[input.security] }
+                : {}),
+            ...(checked.username !== undefined ? { username: checked.username } : {}),
+            ...(checked.password !== undefined
+              ? { passwordCiphertext: box.seal(checked.password, mailboxPasswordContext(id)) }
+              : {}),
+            ...(checked.folder !== undefined ? { folder: checked.folder } : {}),
+            ...(input.afterStore !== undefined ? { afterStore: input.afterStore } : {}),
+            ...(checked.moveTo !== undefined ? { moveTo: checked.moveTo } : {}),
+            ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+            ...(checked.description !== undefined ? { description: checked.description } : {}),
+            ...(connectionChanged ? { nextPollAt: now, consecutiveFailures: 0 } : {}),
+            updatedAt: now,
+          })
+          .where(eq(reportMailboxes.id, id))
+          .returning(),
+      );
+      if (!row) throw notFound('report mailbox', typedId);
+      return reportMailboxView(row);
+    },
+
+    async remove(tenantId: string, typedId: string): Promise<void> {
+      const id = idOf(typedId);
+      const removed = await withTenant(db, tenantId, (tx) =>
+        tx.delete(reportMailboxes).where(eq(reportMailboxes.id, id)).returning({ id: reportMailboxes.id }),
+      );
+      if (removed.length === 0) throw notFound('report mailbox', typedId);
+    },
+
+    /**
+     * Marks the mailbox due now and returns its uuid for the caller to enqueue a poll job; if that
+     * job is lost, the next tick polls it anyway. A disabled mailbox is not polled.
+     */
+    async requestPoll(tenantId: string, typedId: string): Promise<string> {
+      const id = idOf(typedId);
+      const row = await load(tenantId, id, typedId);
+      if (!row.enabled) throw invalid('params.id', 'the mailbox is disabled; enable it first');
+      await withTenant(db, tenantId, (tx) =>
+        tx
+          .update(reportMailboxes)
+          .set({
+            nextPollAt: sql`least(${reportMailboxes.nextPollAt}, ${clock.now().toISOString()}::timestamptz)`,
+          })
+          .where(eq(reportMailboxes.id, id)),
+      );
+      return id;
+    },
+  };
+}
+
+export type ReportMailboxesService = ReturnType<typeof createReportMailboxesService>;
+
+/**
+ * Report mailboxes due for a poll, across tenants, through the definer function of migration 0011
+ * (decision 0004): ids only.
+ */
+export async function dueReportMailboxes(
+  db: Database,
+  now: Date,
+  limit = 1_000,
+): Promise<{ tenantId: string; mailboxId: string }[]> {
+  const result = await db.execute<{ tenant_id: string; mailbox_id: string }>(
+    sql`select tenant_id, mailbox_id from mailwarden_due_report_mailboxes(${now.toISOString()}::timestamptz, ${limit})`,
+  );
+  return result.rows.map((r) => ({ tenantId: r.tenant_id, mailboxId: r.mailbox_id }));
+}

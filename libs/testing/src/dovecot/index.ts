@@ -1,0 +1,2 @@
+export * from './dovecot-server.ts';
+export * from './report-mail.ts';
