@@ -4,6 +4,7 @@ import type { ApiConfig } from './config.ts';
 import type { ApiContainer } from './container.ts';
 import { accountsModule } from './graphql/accounts.resolvers.ts';
 import { monitoringModule } from './graphql/monitoring.resolvers.ts';
+import { reportsModule } from './graphql/reports.resolvers.ts';
 import { systemModule } from './graphql/system.resolvers.ts';
 import auth from './plugins/auth.ts';
 import graphql from './plugins/graphql.ts';
@@ -30,6 +31,7 @@ import { membersRoutes } from './routes/v1/members.routes.ts';
 import { messagesRoutes } from './routes/v1/messages.routes.ts';
 import { metaRoutes } from './routes/v1/meta.routes.ts';
 import { passwordRoutes } from './routes/v1/password.routes.ts';
+import { reportMailboxesRoutes } from './routes/v1/report-mailboxes.routes.ts';
 import { reportsRoutes } from './routes/v1/reports.routes.ts';
 import { sessionsRoutes } from './routes/v1/sessions.routes.ts';
 import { tenantRoutes } from './routes/v1/tenant.routes.ts';
@@ -99,6 +101,12 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
         inboundDomain: config.INBOUND_DOMAIN,
         logger: container.logger,
       });
+      await app.register(reportMailboxesRoutes, {
+        prefix: '/v1',
+        auth: container.auth,
+        reportMailboxes: container.reportMailboxes,
+        enqueueMailboxPoll: container.enqueueMailboxPoll,
+      });
       for (const routes of [
         domainsRoutes,
         findingsRoutes,
@@ -118,6 +126,11 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
           systemModule(version),
           accountsModule(container.auth),
           monitoringModule(container.monitoring, container.auth.authenticator),
+          reportsModule({
+            reports: container.reports,
+            domains: container.monitoring.domains,
+            inboundDomain: config.INBOUND_DOMAIN,
+          }),
         ],
         maxDepth: config.GRAPHQL_MAX_DEPTH,
         limits: { maxCost: config.GRAPHQL_MAX_COST, maxAliases: config.GRAPHQL_MAX_ALIASES },

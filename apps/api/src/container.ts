@@ -14,9 +14,12 @@ import {
   createFailureReportsService,
   createFindingsService,
   createMonitoringSettingsService,
+  createReportMailboxesService,
   createReportsService,
+  createSourceNamer,
   createTenantDataService,
   type FailureReportsService,
+  type ReportMailboxesService,
   type ReportsService,
 } from '@mailwarden/monitoring';
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
@@ -26,6 +29,7 @@ import {
   createRedisLiveEmitter,
   digestRepeat,
   digestSchedulerId,
+  mailboxPollJobId,
   parseReportJobId,
   queueNames,
   type RedisLiveEmitter,
@@ -62,6 +66,10 @@ export interface ApiContainer {
   failureReports: FailureReportsService;
   /** Enqueues the parse of a committed raw report (after its commit; the sweeper covers a loss). */
   enqueueReportParse(tenantId: string, rawReportId: string): Promise<void>;
+  /** IMAP mailboxes report mail is read from (issue 6 §1c); polled by the worker. */
+  reportMailboxes: ReportMailboxesService;
+  /** Hands a poll of one mailbox (uuid) to the worker now; the worker's tick is the backstop. */
+  enqueueMailboxPoll(tenantId: string, mailboxId: string): Promise<void>;
   /** Domains, findings, events, maintenance windows, tenant export/delete (issue 5), with audit and queueing. */
   monitoring: MonitoringApi;
   /** Publisher of the GraphQL `events` subscription; bound to Mercurius' emitter by the GraphQL plugin. */
@@ -137,10 +145,12 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
   const dns = createDnsClient({ servers: config.DNS_SERVERS });
   // The worker and inbound read the same QUEUE_PREFIX: a job enqueued here is one they take.
   const producer = createProducer(redis, config.QUEUE_PREFIX);
+  // Seals webhook targets and secrets and report mailbox passwords; the worker opens them.
+  const box = createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS);
   const webhooks = createWebhooksService({
     db,
     clock: systemClock,
-    box: createSecretBox(config.ENCRYPTION_KEY, config.ENCRYPTION_KEYS_PREVIOUS),
+    box,
     runtime: {
       resolver: dns,
       allow: config.PROBE_ALLOW_CIDRS,
@@ -151,8 +161,25 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
       emailEnabled: config.SMTP_RELAY_URL !== '',
     },
   });
-  const reports = createReportsService({ db, clock: systemClock });
+  const reports = createReportsService({
+    db,
+    clock: systemClock,
+    // Reverse DNS and provider names of report sources, through the API's DNS client (DNS_SERVERS).
+    names: createSourceNamer({
+      db,
+      resolver: dns,
+      clock: systemClock,
+      onError: (err) => logger.warn({ err }, 'report source names not cached'),
+    }),
+  });
   const failureReports = createFailureReportsService({ db });
+  // Hosts are vetted as the worker's poller vets them: the same DNS servers and allowed ranges.
+  const reportMailboxes = createReportMailboxesService({
+    db,
+    clock: systemClock,
+    box,
+    vet: { resolver: dns, allow: config.PROBE_ALLOW_CIDRS },
+  });
   const liveEvents = createLiveEvents();
   // Shared with the worker through Redis pub/sub; connects lazily on the first subscribe or publish.
   const liveEmitter = options.lazy ? undefined : createRedisLiveEmitter(config.REDIS_URL);
@@ -191,6 +218,7 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
       }),
     reports,
     failureReports,
+    reportMailboxes,
     monitoring,
     liveEvents,
     ...(liveEmitter ? { liveEmitter } : {}),
@@ -224,6 +252,15 @@ export function createApiContainer(config: ApiConfig, options: { lazy?: boolean 
         'parse-report',
         { tenantId, rawReportId },
         { jobId: parseReportJobId(rawReportId) },
+      );
+    },
+    async enqueueMailboxPoll(tenantId, mailboxId) {
+      // One asked-for poll per mailbox per 10 s; the route's rate limit keeps them rarer still.
+      await producer.enqueue(
+        queueNames.reportMailboxes,
+        'poll-mailbox',
+        { tenantId, mailboxId },
+        { jobId: mailboxPollJobId(mailboxId, Math.floor(Date.now() / 10_000), true) },
       );
     },
     async close() {

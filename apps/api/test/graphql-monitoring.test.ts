@@ -4,7 +4,6 @@
  * Data comes from real runs (runCheckJob against the loopback DNS server).
  */
 import { decodeId } from '@mailwarden/core';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, gql, type SignedUp, signUp } from './auth-helpers.ts';
 import {
@@ -15,6 +14,7 @@ import {
   startMonitoringTestbed,
   uniqueApex,
 } from './monitoring-helpers.ts';
+import { countStatements } from './statement-counter.ts';
 
 let bed: MonitoringTestbed;
 let owner: SignedUp;
@@ -116,23 +116,6 @@ describe('queries', () => {
 });
 
 describe('SQL statements of the dashboard query', () => {
-  /** Every statement any pg client of this process sends while `fn` runs. */
-  async function countStatements(fn: () => Promise<unknown>): Promise<number> {
-    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-    const original = proto.query;
-    let count = 0;
-    proto.query = function (this: unknown, ...args: unknown[]) {
-      count++;
-      return original.apply(this, args);
-    };
-    try {
-      await fn();
-    } finally {
-      proto.query = original;
-    }
-    return count;
-  }
-
   async function tenantWithDomains(n: number) {
     const tenant = await signUp(bed.t);
     const tenantId = decodeId('ten', tenant.tenantId)!;

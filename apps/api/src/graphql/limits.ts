@@ -19,8 +19,9 @@ const gql = createRequire(import.meta.url)('graphql') as typeof import('graphql'
  * number (a variable counts as its value, an absent argument as the schema default); the list right
  * under such a field (`nodes`) adds no factor of its own; any other list field is taken as
  * `unpagedListFactor` items. So `domains(first: 100) { nodes { openFindings { code } } }` costs
- * 1 + 100 × (1 + 1 + 10 × 1) = 1201. Aliases are counted separately: each alias is one more field
- * resolved, and a document with hundreds of them is a cheap way to multiply work.
+ * 1 + 100 × (1 + 1 + 10 × 1) = 1201. Fields that do much more than read a column weigh more
+ * (`fieldCostWeights`). Aliases are counted separately: each alias is one more field resolved, and
+ * a document with hundreds of them is a cheap way to multiply work.
  */
 export interface GraphqlLimits {
   maxCost: number;
@@ -28,6 +29,23 @@ export interface GraphqlLimits {
 }
 
 export const unpagedListFactor = 10;
+
+/**
+ * What one resolution of these fields costs instead of 1. A report summary or an enforcement advice
+ * aggregates every report row of its domain in a window of up to 400 days: the loader makes one
+ * batch of statements for all domains of a query level, but the rows read grow with each domain
+ * (and each aliased window). At 50, the default GRAPHQL_MAX_COST (50 000) allows at most 1 000 of
+ * them per query, and about 150 with the fields a dashboard selects: a page of 100 domains with
+ * summary and advice fits, 200 do not (apps/api/test/graphql-reports.test.ts). A source name may
+ * wait on a DNS lookup.
+ */
+export const fieldCostWeights: Readonly<Record<string, number>> = {
+  'Domain.reportSummary': 50,
+  'Domain.enforcementAdvice': 50,
+  'ReportSource.name': 2,
+  'FailingSource.name': 2,
+};
+
 /** `first`/`limit` given as a variable that is missing: the largest page any field serves. */
 const maxPage = 200;
 
@@ -112,7 +130,7 @@ export function measureOperation(
         continue;
       }
       if (selection.alias) total.aliases++;
-      total.cost += factor;
+      total.cost += factor * (fieldCostWeights[`${type.name}.${selection.name.value}`] ?? 1);
       if (!selection.selectionSet) continue;
       if (!gql.isObjectType(type) && !gql.isInterfaceType(type)) continue;
       const field = type.getFields()[selection.name.value];

@@ -39,7 +39,7 @@ const RECENT_EVENTS_MAX = 50;
 const DEFAULT_HISTORY_DAYS = 90;
 const DateTime = Type.String({ format: 'date-time' });
 
-function caller(ctx: MercuriusContext, permission: Permission): Principal {
+export function caller(ctx: MercuriusContext, permission: Permission): Principal {
   const principal = ctx.principal;
   if (!principal)
     throw new AppError('unauthenticated', { detail: 'send Authorization: Bearer <access token or API key>' });
@@ -49,7 +49,7 @@ function caller(ctx: MercuriusContext, permission: Permission): Principal {
 }
 
 /** Checks arguments against the REST schemas, so both transports refuse the same input alike. */
-function check(value: unknown, schema: TSchema, location: string): void {
+export function check(value: unknown, schema: TSchema, location: string): void {
   const first = Value.Errors(schema, value)[0];
   if (first) {
     const path = (first as { instancePath?: string }).instancePath?.replaceAll('/', '.') ?? '';
@@ -61,7 +61,7 @@ function check(value: unknown, schema: TSchema, location: string): void {
   }
 }
 
-function pageArgs(args: { first?: number | null; after?: string | null }) {
+export function pageArgs(args: { first?: number | null; after?: string | null }) {
   const first = args.first ?? 50;
   if (!Number.isInteger(first) || first < 1 || first > FIRST_MAX)
     throw new AppError('validation_failed', {
@@ -73,7 +73,7 @@ function pageArgs(args: { first?: number | null; after?: string | null }) {
   return { limit: first, cursor: args.after ?? undefined };
 }
 
-function connection<T extends { id: string }>(page: { items: T[]; nextCursor: string | null }) {
+export function connection<T extends { id: string }>(page: { items: T[]; nextCursor: string | null }) {
   return {
     nodes: page.items,
     pageInfo: {
@@ -110,9 +110,10 @@ function eventById(findings: FindingsService, tenantId: string, eventId: string)
 
 type Resolver<A> = (parent: unknown, args: A, ctx: MercuriusContext) => unknown;
 const resolver = <A>(fn: Resolver<A>) => fn;
-type Query<P = Record<string, never>, O = DomainView> = { obj: O; params: P };
+/** What a Mercurius loader receives for each parent: the parent object and the field's arguments. */
+export type Query<P = Record<string, never>, O = DomainView> = { obj: O; params: P };
 
-function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, number[]> {
+export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, number[]> {
   const groups = new Map<K, number[]>();
   items.forEach((item, index) => {
     const k = key(item);
@@ -123,9 +124,11 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, number[
   return groups;
 }
 
-const uuidsOf = (ids: readonly (string | null)[]) =>
+export const uuidsOf = (ids: readonly (string | null)[]) =>
   ids.map((id) => (id ? (decodeId('dom', id) ?? null) : null));
-const distinct = (ids: readonly (string | null)[]) => [...new Set(ids.filter((id): id is string => !!id))];
+export const distinct = (ids: readonly (string | null)[]) => [
+  ...new Set(ids.filter((id): id is string => !!id)),
+];
 
 export function monitoringModule(monitoring: MonitoringApi, authenticator: Authenticator): GraphqlModule {
   const { domains, findings } = monitoring;

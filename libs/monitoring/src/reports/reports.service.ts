@@ -3,11 +3,16 @@
  * list reports, summarise a domain's DMARC and TLS-RPT data per day, and advise whether the domain
  * can move to a stricter DMARC policy. Quarantined reports (about domains the tenant does not
  * watch) are never shown: their rows carry no domain_id, and lists leave them out.
+ *
+ * The summary and the advice are computed for a set of domains, grouped by domain in SQL: REST
+ * asks for one domain, GraphQL loaders for every domain of a dashboard in the same statements, so
+ * both transports give the same answer and a dashboard costs the same whatever its size.
  */
 import { AppError, type Clock, decodeId, encodeId, notFound } from '@mailwarden/core';
-import { type Database, type ReportIntake, schema, withTenant } from '@mailwarden/db';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { type Database, type ReportIntake, schema, type Tx, withTenant } from '@mailwarden/db';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { ensureReportAddress, rawReportStatus, type StoredRawReport, storeRawReport } from './raw-reports.ts';
+import type { SourceName, SourceNamer } from './source-names.ts';
 
 const DAY_MS = 86_400_000;
 /** Widest window an analytics query may ask for. */
@@ -28,21 +33,47 @@ export interface ReportWindow {
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** from/to as UTC days; default the last 30 days up to today. */
-export function reportWindow(now: Date, from?: string, to?: string): ReportWindow {
+/**
+ * from/to as UTC days; default the last 30 days up to today. `locationPrefix` names where the
+ * values came from in error locations (`query.` for REST, `''` for GraphQL arguments).
+ */
+export function reportWindow(now: Date, from?: string, to?: string, locationPrefix = 'query.'): ReportWindow {
+  const fromAt = `${locationPrefix}from`;
+  const toAt = `${locationPrefix}to`;
   const parse = (value: string, location: string) => {
     const date = DATE_RE.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
     if (Number.isNaN(date.getTime())) throw invalid(location, 'must be a date (YYYY-MM-DD)');
     return date.toISOString().slice(0, 10);
   };
-  const end = to ? parse(to, 'query.to') : now.toISOString().slice(0, 10);
+  const end = to ? parse(to, toAt) : now.toISOString().slice(0, 10);
   const start = from
-    ? parse(from, 'query.from')
+    ? parse(from, fromAt)
     : new Date(Date.parse(end) - 29 * DAY_MS).toISOString().slice(0, 10);
-  if (start > end) throw invalid('query.from', 'must not be after query.to');
+  if (start > end) throw invalid(fromAt, `must not be after ${toAt}`);
   if ((Date.parse(end) - Date.parse(start)) / DAY_MS > maxReportWindowDays)
-    throw invalid('query.from', `must be at most ${maxReportWindowDays} days before query.to`);
+    throw invalid(fromAt, `must be at most ${maxReportWindowDays} days before ${toAt}`);
   return { from: start, to: end };
+}
+
+export interface WindowOptions {
+  /** First UTC day (YYYY-MM-DD); default 29 days before `to`. */
+  from?: string | undefined;
+  /** Last UTC day; default today. */
+  to?: string | undefined;
+  /** See `reportWindow`. */
+  locationPrefix?: string | undefined;
+}
+
+export interface SummaryOptions {
+  /** Sources listed per domain, 1 to 100; default 20. */
+  topSources?: number | undefined;
+}
+
+export interface AdviceOptions {
+  /** Share of the domain's volume a failing source must reach to count; default 0.5 %. */
+  minShare?: number | undefined;
+  /** Failing messages a source must reach to count, whatever the share; default 10. */
+  minMessages?: number | undefined;
 }
 
 export interface DayVolume {
@@ -132,7 +163,275 @@ export interface ReportListItem {
   receivedAt: string;
 }
 
-export function createReportsService(deps: { db: Database; clock: Clock }) {
+const REPORTERS_MAX = 100;
+const TLS_FAILURES_MAX = 100;
+const ADVICE_SOURCES_MAX = 50;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const topOf = (opts: SummaryOptions) => Math.min(Math.max(opts.topSources ?? 20, 1), 100);
+const uuids = (ids: readonly string[]) => [...new Set(ids.filter((id) => UUID_RE.test(id)))];
+const idsParam = (ids: readonly string[]) => sql`${sql.param([...ids])}::uuid[]`;
+
+/** The ids that are live domains of the transaction's tenant (RLS and the tenant's own rows). */
+async function liveDomains(tx: Tx, ids: readonly string[]): Promise<string[]> {
+  const rows = await tx
+    .select({ id: schema.domains.id })
+    .from(schema.domains)
+    .where(and(inArray(schema.domains.id, [...ids]), isNull(schema.domains.deletedAt)));
+  return rows.map((r) => r.id);
+}
+
+function emptyVolume(day: string): DayVolume {
+  return {
+    day,
+    messages: 0,
+    dmarcPass: 0,
+    dkimAligned: 0,
+    spfAligned: 0,
+    dispositions: { none: 0, quarantine: 0, reject: 0 },
+  };
+}
+
+/** Rows of a statement grouped by domain, keeping the statement's order within each domain. */
+function byDomain<T>(
+  ids: readonly string[],
+  rows: Record<string, unknown>[],
+  map: (row: Record<string, unknown>) => T,
+) {
+  const out = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const row of rows) out.get(row.domain_id as string)?.push(map(row));
+  return out;
+}
+
+type DomainSummary = Omit<ReportSummary, 'domainId'>;
+
+/** The summaries of `ids` (live domains of the tenant) in five statements, one entry per id. */
+async function summarise(
+  tx: Tx,
+  ids: readonly string[],
+  window: ReportWindow,
+  top: number,
+): Promise<Map<string, DomainSummary>> {
+  const out = new Map<string, DomainSummary>();
+  if (ids.length === 0) return out;
+  const inWindow = sql`domain_id = any(${idsParam(ids)}) and day between ${window.from}::date and ${window.to}::date`;
+  const days = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, day::text as day, sum(count) as messages,
+           sum(count) filter (where dkim_aligned or spf_aligned) as pass,
+           sum(count) filter (where dkim_aligned) as dkim,
+           sum(count) filter (where spf_aligned) as spf,
+           sum(count) filter (where disposition = 'quarantine') as quarantine,
+           sum(count) filter (where disposition = 'reject') as reject
+      from dmarc_report_rows where ${inWindow}
+     group by domain_id, day order by domain_id, day`);
+  const sources = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, ip, messages, pass from (
+      select domain_id, host(source_ip) as ip, sum(count) as messages,
+             sum(count) filter (where dkim_aligned or spf_aligned) as pass,
+             row_number() over (partition by domain_id order by sum(count) desc, source_ip) as rank
+        from dmarc_report_rows where ${inWindow}
+       group by domain_id, source_ip) s
+     where rank <= ${top} order by domain_id, rank`);
+  const reporters = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, org_name, reports, messages from (
+      select x.domain_id, r.org_name, count(distinct r.id) as reports, sum(x.count) as messages,
+             row_number() over (partition by x.domain_id order by sum(x.count) desc, r.org_name) as rank
+        from dmarc_report_rows x join dmarc_reports r on r.id = x.report_id
+       where x.domain_id = any(${idsParam(ids)})
+         and x.day between ${window.from}::date and ${window.to}::date
+       group by x.domain_id, r.org_name) s
+     where rank <= ${REPORTERS_MAX} order by domain_id, rank`);
+  const tlsTotals = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, sum(successful_sessions) as ok, sum(failed_sessions) as failed
+      from tls_report_policies where ${inWindow}
+     group by domain_id`);
+  const tlsFailures = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, result_type, mx, sessions from (
+      select p.domain_id, f->>'resultType' as result_type, f->>'receivingMxHostname' as mx,
+             sum((f->>'failedSessionCount')::bigint) as sessions,
+             row_number() over (
+               partition by p.domain_id
+               order by sum((f->>'failedSessionCount')::bigint) desc, f->>'resultType', f->>'receivingMxHostname'
+             ) as rank
+        from tls_report_policies p, jsonb_array_elements(p.failure_details) f
+       where ${inWindow}
+       group by p.domain_id, f->>'resultType', f->>'receivingMxHostname') s
+     where rank <= ${TLS_FAILURES_MAX} order by domain_id, rank`);
+
+  const dayRows = byDomain(ids, days.rows, (r): DayVolume => {
+    const messages = num(r.messages);
+    const quarantine = num(r.quarantine);
+    const reject = num(r.reject);
+    return {
+      day: r.day as string,
+      messages,
+      dmarcPass: num(r.pass),
+      dkimAligned: num(r.dkim),
+      spfAligned: num(r.spf),
+      dispositions: { none: messages - quarantine - reject, quarantine, reject },
+    };
+  });
+  const sourceRows = byDomain(
+    ids,
+    sources.rows,
+    (r): SourceStat => ({
+      ip: (r.ip as string | null) ?? null,
+      messages: num(r.messages),
+      dmarcPass: num(r.pass),
+      passRate: rate(num(r.pass), num(r.messages)),
+    }),
+  );
+  const reporterRows = byDomain(ids, reporters.rows, (r) => ({
+    orgName: r.org_name as string,
+    reports: num(r.reports),
+    messages: num(r.messages),
+  }));
+  const tlsTotalRows = new Map(tlsTotals.rows.map((r) => [r.domain_id as string, r]));
+  const failureRows = byDomain(ids, tlsFailures.rows, (r) => ({
+    resultType: (r.result_type as string | null) ?? 'unknown',
+    mx: (r.mx as string | null) ?? null,
+    sessions: num(r.sessions),
+  }));
+
+  for (const id of ids) {
+    const domainDays = dayRows.get(id)!;
+    const totals = emptyVolume(`${window.from}..${window.to}`);
+    for (const d of domainDays) {
+      totals.messages += d.messages;
+      totals.dmarcPass += d.dmarcPass;
+      totals.dkimAligned += d.dkimAligned;
+      totals.spfAligned += d.spfAligned;
+      totals.dispositions.none += d.dispositions.none;
+      totals.dispositions.quarantine += d.dispositions.quarantine;
+      totals.dispositions.reject += d.dispositions.reject;
+    }
+    const tls = tlsTotalRows.get(id);
+    out.set(id, {
+      window,
+      totals: {
+        ...totals,
+        passRate: rate(totals.dmarcPass, totals.messages),
+        dkimAlignedRate: rate(totals.dkimAligned, totals.messages),
+        spfAlignedRate: rate(totals.spfAligned, totals.messages),
+      },
+      days: domainDays,
+      topSources: sourceRows.get(id)!,
+      reporters: reporterRows.get(id)!,
+      tls: {
+        successfulSessions: num(tls?.ok),
+        failedSessions: num(tls?.failed),
+        failures: failureRows.get(id)!,
+      },
+    });
+  }
+  return out;
+}
+
+interface SourceVolume {
+  ip: string | null;
+  messages: number;
+  failing: number;
+  authenticated: number;
+  headerFrom: string | null;
+}
+
+type DomainAdvice = Omit<EnforcementAdvice, 'domainId'>;
+
+/** The advice of one domain from its sources' volumes and the policy its latest report states. */
+function adviceFrom(
+  window: ReportWindow,
+  current: string | null,
+  all: SourceVolume[],
+  opts: AdviceOptions,
+): DomainAdvice {
+  const messages = all.reduce((n, s) => n + s.messages, 0);
+  const failing = all.reduce((n, s) => n + s.failing, 0);
+  const threshold = Math.max(opts.minMessages ?? 10, Math.ceil(messages * (opts.minShare ?? 0.005)));
+  const significant: FailingSource[] = all
+    .filter((s) => s.failing >= threshold)
+    .map((s) => ({
+      ip: s.ip,
+      messages: s.messages,
+      failing: s.failing,
+      passRate: rate(s.messages - s.failing, s.messages),
+      kind:
+        s.authenticated > 0
+          ? ('authenticated_unaligned' as const)
+          : s.failing < s.messages
+            ? ('partially_aligned' as const)
+            : ('unauthenticated' as const),
+      headerFrom: s.headerFrom,
+    }))
+    .sort((a, b) => b.failing - a.failing);
+  const blocking = significant.filter((s) => s.kind !== 'unauthenticated');
+  let recommendation: EnforcementRecommendation;
+  if (messages === 0) recommendation = 'insufficient_data';
+  else if (current === 'reject') recommendation = 'already_enforced';
+  else if (blocking.length > 0) recommendation = 'fix_sources_first';
+  else if (current === 'quarantine') recommendation = 'move_to_reject';
+  else recommendation = 'move_to_quarantine';
+  return {
+    window,
+    currentPolicy: current,
+    recommendation,
+    messages,
+    passRate: rate(messages - failing, messages),
+    blockingSources: blocking.slice(0, ADVICE_SOURCES_MAX),
+    unauthenticatedSources: significant
+      .filter((s) => s.kind === 'unauthenticated')
+      .slice(0, ADVICE_SOURCES_MAX),
+    thresholdMessages: threshold,
+  };
+}
+
+/** The advice of `ids` (live domains of the tenant) in two statements, one entry per id. */
+async function advise(
+  tx: Tx,
+  ids: readonly string[],
+  window: ReportWindow,
+  opts: AdviceOptions,
+): Promise<Map<string, DomainAdvice>> {
+  const out = new Map<string, DomainAdvice>();
+  if (ids.length === 0) return out;
+  const policies = await tx.execute<Record<string, unknown>>(sql`
+    select distinct on (domain_id) domain_id::text as domain_id, policy_published->>'p' as p
+      from dmarc_reports
+     where domain_id = any(${idsParam(ids)}) and not quarantined
+     order by domain_id, date_end desc, id desc`);
+  const sources = await tx.execute<Record<string, unknown>>(sql`
+    select domain_id::text as domain_id, host(source_ip) as ip, sum(count) as messages,
+           sum(count) filter (where not (dkim_aligned or spf_aligned)) as failing,
+           sum(count) filter (where not (dkim_aligned or spf_aligned) and (
+             exists (select 1 from jsonb_array_elements(dkim_auth) e where e->>'result' = 'pass') or
+             exists (select 1 from jsonb_array_elements(spf_auth) e where e->>'result' = 'pass'))) as authenticated,
+           (array_agg(header_from order by count desc))[1] as header_from
+      from dmarc_report_rows
+     where domain_id = any(${idsParam(ids)}) and day between ${window.from}::date and ${window.to}::date
+     group by domain_id, source_ip`);
+  const policyOf = new Map(policies.rows.map((r) => [r.domain_id as string, (r.p as string | null) ?? null]));
+  const sourcesOf = byDomain(
+    ids,
+    sources.rows,
+    (r): SourceVolume => ({
+      ip: (r.ip as string | null) ?? null,
+      messages: num(r.messages),
+      failing: num(r.failing),
+      authenticated: num(r.authenticated),
+      headerFrom: (r.header_from as string | null) ?? null,
+    }),
+  );
+  for (const id of ids) out.set(id, adviceFrom(window, policyOf.get(id) ?? null, sourcesOf.get(id)!, opts));
+  return out;
+}
+
+export interface ReportsServiceDeps {
+  db: Database;
+  clock: Clock;
+  /** Names of source addresses for the analytics (source-names.ts); none when left out. */
+  names?: Pick<SourceNamer, 'names'>;
+}
+
+export function createReportsService(deps: ReportsServiceDeps) {
   const { db, clock } = deps;
   const { domains } = schema;
 
@@ -235,108 +534,41 @@ export function createReportsService(deps: { db: Database; clock: Clock }) {
       };
     },
 
+    /** The analytics window of from/to, validated as every summary and advice read does. */
+    window(opts: WindowOptions = {}): ReportWindow {
+      return reportWindow(clock.now(), opts.from, opts.to, opts.locationPrefix);
+    },
+
     /** Per day: volume, DMARC pass, SPF/DKIM alignment, dispositions; top sources, reporters, TLS. */
     async summary(
       tenantId: string,
       domainTypedId: string,
-      opts: { from?: string; to?: string; topSources?: number } = {},
+      opts: WindowOptions & SummaryOptions = {},
     ): Promise<ReportSummary> {
       const domainId = await assertDomain(tenantId, domainTypedId);
-      const window = reportWindow(clock.now(), opts.from, opts.to);
-      const top = Math.min(Math.max(opts.topSources ?? 20, 1), 100);
-      const inWindow = sql`domain_id = ${domainId}::uuid and day between ${window.from}::date and ${window.to}::date`;
-      return withTenant(db, tenantId, async (tx) => {
-        const days = await tx.execute<Record<string, unknown>>(sql`
-          select day::text as day, sum(count) as messages,
-                 sum(count) filter (where dkim_aligned or spf_aligned) as pass,
-                 sum(count) filter (where dkim_aligned) as dkim,
-                 sum(count) filter (where spf_aligned) as spf,
-                 sum(count) filter (where disposition = 'quarantine') as quarantine,
-                 sum(count) filter (where disposition = 'reject') as reject
-            from dmarc_report_rows where ${inWindow}
-           group by day order by day`);
-        const sources = await tx.execute<Record<string, unknown>>(sql`
-          select host(source_ip) as ip, sum(count) as messages,
-                 sum(count) filter (where dkim_aligned or spf_aligned) as pass
-            from dmarc_report_rows where ${inWindow}
-           group by source_ip order by sum(count) desc, source_ip limit ${top}`);
-        const reporters = await tx.execute<Record<string, unknown>>(sql`
-          select r.org_name, count(distinct r.id) as reports, sum(x.count) as messages
-            from dmarc_report_rows x join dmarc_reports r on r.id = x.report_id
-           where x.domain_id = ${domainId}::uuid
-             and x.day between ${window.from}::date and ${window.to}::date
-           group by r.org_name order by sum(x.count) desc, r.org_name limit 100`);
-        const tlsTotals = await tx.execute<Record<string, unknown>>(sql`
-          select sum(successful_sessions) as ok, sum(failed_sessions) as failed
-            from tls_report_policies where ${inWindow}`);
-        const tlsFailures = await tx.execute<Record<string, unknown>>(sql`
-          select f->>'resultType' as result_type, f->>'receivingMxHostname' as mx,
-                 sum((f->>'failedSessionCount')::bigint) as sessions
-            from tls_report_policies p, jsonb_array_elements(p.failure_details) f
-           where ${inWindow}
-           group by 1, 2 order by sum((f->>'failedSessionCount')::bigint) desc, 1, 2 limit 100`);
+      const window = reportWindow(clock.now(), opts.from, opts.to, opts.locationPrefix);
+      const found = await withTenant(db, tenantId, (tx) => summarise(tx, [domainId], window, topOf(opts)));
+      return { domainId: domainTypedId, ...found.get(domainId)! };
+    },
 
-        const dayRows: DayVolume[] = days.rows.map((r) => {
-          const messages = num(r.messages);
-          const quarantine = num(r.quarantine);
-          const reject = num(r.reject);
-          return {
-            day: r.day as string,
-            messages,
-            dmarcPass: num(r.pass),
-            dkimAligned: num(r.dkim),
-            spfAligned: num(r.spf),
-            dispositions: { none: messages - quarantine - reject, quarantine, reject },
-          };
-        });
-        const totals: DayVolume = {
-          day: `${window.from}..${window.to}`,
-          messages: 0,
-          dmarcPass: 0,
-          dkimAligned: 0,
-          spfAligned: 0,
-          dispositions: { none: 0, quarantine: 0, reject: 0 },
-        };
-        for (const d of dayRows) {
-          totals.messages += d.messages;
-          totals.dmarcPass += d.dmarcPass;
-          totals.dkimAligned += d.dkimAligned;
-          totals.spfAligned += d.spfAligned;
-          totals.dispositions.none += d.dispositions.none;
-          totals.dispositions.quarantine += d.dispositions.quarantine;
-          totals.dispositions.reject += d.dispositions.reject;
-        }
-        return {
-          domainId: domainTypedId,
-          window,
-          totals: {
-            ...totals,
-            passRate: rate(totals.dmarcPass, totals.messages),
-            dkimAlignedRate: rate(totals.dkimAligned, totals.messages),
-            spfAlignedRate: rate(totals.spfAligned, totals.messages),
-          },
-          days: dayRows,
-          topSources: sources.rows.map((r) => ({
-            ip: (r.ip as string | null) ?? null,
-            messages: num(r.messages),
-            dmarcPass: num(r.pass),
-            passRate: rate(num(r.pass), num(r.messages)),
-          })),
-          reporters: reporters.rows.map((r) => ({
-            orgName: r.org_name as string,
-            reports: num(r.reports),
-            messages: num(r.messages),
-          })),
-          tls: {
-            successfulSessions: num(tlsTotals.rows[0]?.ok),
-            failedSessions: num(tlsTotals.rows[0]?.failed),
-            failures: tlsFailures.rows.map((r) => ({
-              resultType: (r.result_type as string | null) ?? 'unknown',
-              mx: (r.mx as string | null) ?? null,
-              sessions: num(r.sessions),
-            })),
-          },
-        };
+    /**
+     * `summary` of many domains at once (GraphQL loaders): the same five statements, grouped by
+     * domain, whatever the number of domains. Keys are domain uuids; ids that are not live domains
+     * of the tenant are absent.
+     */
+    async summariesForDomains(
+      tenantId: string,
+      domainIds: readonly string[],
+      opts: WindowOptions & SummaryOptions = {},
+    ): Promise<Map<string, ReportSummary>> {
+      const window = reportWindow(clock.now(), opts.from, opts.to, opts.locationPrefix);
+      const out = new Map<string, ReportSummary>();
+      const ids = uuids(domainIds);
+      if (ids.length === 0) return out;
+      return withTenant(db, tenantId, async (tx) => {
+        const found = await summarise(tx, await liveDomains(tx, ids), window, topOf(opts));
+        for (const [id, summary] of found) out.set(id, { domainId: encodeId('dom', id), ...summary });
+        return out;
       });
     },
 
@@ -349,71 +581,37 @@ export function createReportsService(deps: { db: Database; clock: Clock }) {
     async enforcementAdvice(
       tenantId: string,
       domainTypedId: string,
-      opts: { from?: string; to?: string; minShare?: number; minMessages?: number } = {},
+      opts: WindowOptions & AdviceOptions = {},
     ): Promise<EnforcementAdvice> {
       const domainId = await assertDomain(tenantId, domainTypedId);
-      const window = reportWindow(clock.now(), opts.from, opts.to);
-      const inWindow = sql`domain_id = ${domainId}::uuid and day between ${window.from}::date and ${window.to}::date`;
+      const window = reportWindow(clock.now(), opts.from, opts.to, opts.locationPrefix);
+      const found = await withTenant(db, tenantId, (tx) => advise(tx, [domainId], window, opts));
+      return { domainId: domainTypedId, ...found.get(domainId)! };
+    },
+
+    /** `enforcementAdvice` of many domains in two statements (GraphQL loaders); keys are uuids. */
+    async enforcementAdviceForDomains(
+      tenantId: string,
+      domainIds: readonly string[],
+      opts: WindowOptions & AdviceOptions = {},
+    ): Promise<Map<string, EnforcementAdvice>> {
+      const window = reportWindow(clock.now(), opts.from, opts.to, opts.locationPrefix);
+      const out = new Map<string, EnforcementAdvice>();
+      const ids = uuids(domainIds);
+      if (ids.length === 0) return out;
       return withTenant(db, tenantId, async (tx) => {
-        const policy = await tx.execute<{ p: string | null }>(sql`
-          select policy_published->>'p' as p from dmarc_reports
-           where domain_id = ${domainId}::uuid and not quarantined
-           order by date_end desc, id desc limit 1`);
-        const sources = await tx.execute<Record<string, unknown>>(sql`
-          select host(source_ip) as ip, sum(count) as messages,
-                 sum(count) filter (where not (dkim_aligned or spf_aligned)) as failing,
-                 sum(count) filter (where not (dkim_aligned or spf_aligned) and (
-                   exists (select 1 from jsonb_array_elements(dkim_auth) e where e->>'result' = 'pass') or
-                   exists (select 1 from jsonb_array_elements(spf_auth) e where e->>'result' = 'pass'))) as authenticated,
-                 (array_agg(header_from order by count desc))[1] as header_from
-            from dmarc_report_rows where ${inWindow}
-           group by source_ip`);
-        const all = sources.rows.map((r) => ({
-          ip: (r.ip as string | null) ?? null,
-          messages: num(r.messages),
-          failing: num(r.failing),
-          authenticated: num(r.authenticated),
-          headerFrom: (r.header_from as string | null) ?? null,
-        }));
-        const messages = all.reduce((n, s) => n + s.messages, 0);
-        const failing = all.reduce((n, s) => n + s.failing, 0);
-        const threshold = Math.max(opts.minMessages ?? 10, Math.ceil(messages * (opts.minShare ?? 0.005)));
-        const significant: FailingSource[] = all
-          .filter((s) => s.failing >= threshold)
-          .map((s) => ({
-            ip: s.ip,
-            messages: s.messages,
-            failing: s.failing,
-            passRate: rate(s.messages - s.failing, s.messages),
-            kind:
-              s.authenticated > 0
-                ? ('authenticated_unaligned' as const)
-                : s.failing < s.messages
-                  ? ('partially_aligned' as const)
-                  : ('unauthenticated' as const),
-            headerFrom: s.headerFrom,
-          }))
-          .sort((a, b) => b.failing - a.failing);
-        const blocking = significant.filter((s) => s.kind !== 'unauthenticated');
-        const current = policy.rows[0]?.p ?? null;
-        let recommendation: EnforcementRecommendation;
-        if (messages === 0) recommendation = 'insufficient_data';
-        else if (current === 'reject') recommendation = 'already_enforced';
-        else if (blocking.length > 0) recommendation = 'fix_sources_first';
-        else if (current === 'quarantine') recommendation = 'move_to_reject';
-        else recommendation = 'move_to_quarantine';
-        return {
-          domainId: domainTypedId,
-          window,
-          currentPolicy: current,
-          recommendation,
-          messages,
-          passRate: rate(messages - failing, messages),
-          blockingSources: blocking.slice(0, 50),
-          unauthenticatedSources: significant.filter((s) => s.kind === 'unauthenticated').slice(0, 50),
-          thresholdMessages: threshold,
-        };
+        const found = await advise(tx, await liveDomains(tx, ids), window, opts);
+        for (const [id, advice] of found) out.set(id, { domainId: encodeId('dom', id), ...advice });
+        return out;
       });
+    },
+
+    /**
+     * Reverse DNS and sending-service names of source addresses (source-names.ts: cached, at most a
+     * bounded number of lookups per call). Without a namer (no resolver wired) every name is unknown.
+     */
+    async sourceNames(ips: readonly string[]): Promise<Map<string, SourceName>> {
+      return deps.names ? deps.names.names(ips) : new Map();
     },
   };
 }
