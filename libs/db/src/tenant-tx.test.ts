@@ -2,10 +2,12 @@ import { uuidv7 } from '@mailwarden/core';
 import { createTestTenant, openTestDatabase } from '@mailwarden/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDatabase } from './client.ts';
 import { schema } from './index.ts';
-import { withTenant } from './tenant-tx.ts';
+import { createPool } from './pool.ts';
+import { queryAsTenant, sqlUuidArray, withTenant, withTenantClient } from './tenant-tx.ts';
 
-const { pool, db } = openTestDatabase();
+const { pool, db, url } = openTestDatabase();
 afterAll(() => pool.end());
 
 async function addDomain(tenantId: string, name: string) {
@@ -81,5 +83,69 @@ describe(withTenant.name, () => {
 
   it('should refuse a tenant id that is not a uuid', async () => {
     await expect(withTenant(db, "x' or 1=1 --", async () => 1)).rejects.toThrow(/tenant uuid/);
+  });
+});
+
+describe(withTenantClient.name, () => {
+  it('should open the transaction with the statements it is given, and roll all of it back on error', async () => {
+    const a = await createTestTenant(db, 'A');
+    const b = await createTestTenant(db, 'B');
+    await addDomain(a.id, `client-${a.id.slice(-8)}.example`);
+    await addDomain(b.id, `client-${b.id.slice(-8)}.example`);
+    const seen = await withTenantClient(
+      db,
+      a.id,
+      async (_client, opened) => opened.map((r) => r.rows),
+      "select tenant_id from domains; select current_setting('app.tenant_id') as t",
+    );
+    expect(seen).toEqual([[{ tenant_id: a.id }], [{ t: a.id }]]);
+
+    const name = `rolled-back-${a.id.slice(-8)}.example`;
+    await expect(
+      withTenantClient(db, a.id, async (client) => {
+        await client.query(
+          'insert into domains (id, tenant_id, name, verification_token) values ($1, $2, $3, $4)',
+          [uuidv7(), a.id, name, 't'],
+        );
+        await client.query('select 1/0');
+      }),
+    ).rejects.toMatchObject({ code: '22012' });
+    const rows = await withTenant(db, a.id, (tx) => tx.select().from(schema.domains));
+    expect(rows.map((r) => r.name)).not.toContain(name);
+  });
+});
+
+describe(queryAsTenant.name, () => {
+  it('should read as the tenant in one statement and leave nothing set on the connection', async () => {
+    // One connection, so the next query surely runs on the same one.
+    const single = createPool(url, { max: 1 });
+    const singleDb = createDatabase(single);
+    try {
+      const a = await createTestTenant(singleDb, 'A');
+      const b = await createTestTenant(singleDb, 'B');
+      await addDomain(a.id, `one-${a.id.slice(-8)}.example`);
+      await addDomain(b.id, `one-${b.id.slice(-8)}.example`);
+      const rows = await queryAsTenant<{ tenant_id: string }>(
+        singleDb,
+        a.id,
+        'select tenant_id from domains',
+      );
+      expect(rows).toEqual([{ tenant_id: a.id }]);
+      const after = await single.query("select current_setting('app.tenant_id', true) as t");
+      expect(after.rows[0].t ?? '').toBe('');
+      await expect(queryAsTenant(singleDb, a.id, 'select 1/0')).rejects.toMatchObject({ code: '22012' });
+      // Not left in an aborted transaction either: the next statement runs.
+      const clean = await single.query("select current_setting('app.tenant_id', true) as t");
+      expect(clean.rows[0].t ?? '').toBe('');
+    } finally {
+      await single.end();
+    }
+  });
+
+  it('should refuse a tenant or a literal that is not a uuid', async () => {
+    await expect(queryAsTenant(db, "x' or 1=1 --", 'select 1')).rejects.toThrow(/tenant uuid/);
+    expect(() => sqlUuidArray([uuidv7(), "x'); drop table domains; --"])).toThrow(/uuids only/);
+    const id = uuidv7();
+    expect(sqlUuidArray([id])).toBe(`'{${id}}'::uuid[]`);
   });
 });

@@ -6,6 +6,7 @@ export * from './monitoring-settings.service.ts';
 export * from './record-run.ts';
 export * from './reports/index.ts';
 export * from './run-check-job.ts';
+export * from './run-recorder.ts';
 export * from './runners.ts';
 export * from './scheduler.ts';
 export * from './tenant-data.service.ts';

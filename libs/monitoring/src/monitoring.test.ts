@@ -86,6 +86,20 @@ async function runDue(names: string[], family = 'dns') {
   return { due, summaries };
 }
 
+async function addEndpoint(tenantId: string, enabled = true) {
+  await withTenant(db, tenantId, (tx) =>
+    tx.insert(schema.webhookEndpoints).values({
+      id: crypto.randomUUID(),
+      tenantId,
+      format: 'standard',
+      targetCiphertext: 'sealed',
+      displayTarget: 'https://hooks.customer.test',
+      events: [],
+      enabled,
+    }),
+  );
+}
+
 async function eventsOf(tenantId: string, domainId: string) {
   return withTenant(db, tenantId, (tx) =>
     tx
@@ -110,6 +124,8 @@ describe('monitoring a domain', () => {
     const apex = `acme-${Date.now()}.test`;
     dns.setZone(apex, zoneFor(apex, GOOD_DMARC(apex)));
     const tenant = await createTestTenant(db);
+    // An endpoint to alert: alerting events are handed back for dispatch (see the test below).
+    await addEndpoint(tenant.id);
     const { domains } = services();
     const added = await domains.add(tenant.id, apex.toUpperCase(), { dkimSelectors: ['s1'] });
     expect(added.name).toBe(apex);
@@ -225,6 +241,29 @@ describe('monitoring a domain', () => {
       expect(rows.map((f) => f.code)).toContain('dmarc.policy_none');
       expect(rows.every((f) => f.tenantId === tenant.id)).toBe(true);
     }
+  });
+
+  it('should dispatch as written the alerting events of a tenant without an enabled endpoint', async () => {
+    const apex = `noendpoint-${Date.now()}.test`;
+    dns.setZone(apex, zoneFor(apex, `v=DMARC1; p=none; rua=mailto:dmarc@${apex}`));
+    const tenant = await createTestTenant(db);
+    await addEndpoint(tenant.id, false);
+    const { domains } = services();
+    await domains.add(tenant.id, apex);
+    const { summaries } = await runDue([apex]);
+    const rowId = (await withTenant(db, tenant.id, (tx) => tx.select().from(schema.domains)))[0]!.id;
+    const events = await eventsOf(tenant.id, rowId);
+    const alerting = events.filter((e) => e.suppressed === null);
+    expect(alerting.map((e) => (e.payload as { finding: { code: string } }).finding.code)).toContain(
+      'dmarc.policy_none',
+    );
+    // Nobody to deliver to: dispatched in the same transaction, no dispatch job, nothing pending.
+    expect(alerting.every((e) => e.dispatchedAt?.getTime() === clock.now().getTime())).toBe(true);
+    expect(summaries[0]!.events).toEqual([]);
+    // Every event is still there for live subscribers and the history.
+    expect(summaries[0]!.live.map((l) => l.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+    // Suppressed events are never dispatched.
+    expect(events.filter((e) => e.suppressed !== null).every((e) => e.dispatchedAt === null)).toBe(true);
   });
 
   it('should suppress alerts below the threshold and during a maintenance window, and keep them in history', async () => {

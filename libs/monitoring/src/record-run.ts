@@ -1,18 +1,27 @@
 /**
- * Stores one check-family run for one tenant's domain and turns what changed into events, all in
- * one transaction (DESIGN.md §2.4-2.5): the run, the findings diff (opened, still open, resolved,
- * reopened), the unknown streaks, the posture history, the next schedule slot, and the outbox
- * events. Either all of it is committed or none of it, so an event is never lost and never sent for
- * a rolled-back change; `(domain, family, slot)` is unique, so a job redone after a crash stores
- * nothing twice.
+ * Stores check-family runs of one tenant's domains and turns what changed into events, all in one
+ * transaction (DESIGN.md §2.4-2.5): per run, the run itself, the findings diff (opened, still open,
+ * resolved, reopened), the unknown streaks, the posture history, the next schedule slot, and the
+ * outbox events. Either all of it is committed or none of it, so an event is never lost and never
+ * sent for a rolled-back change; `(domain, family, slot)` is unique, so a job redone after a crash
+ * stores nothing twice. The statements are set-based (record-statements.ts): a batch of runs costs
+ * the round trips of one; run-recorder.ts gathers the batches.
  */
 import type { CheckResult, Finding, Posture, Severity } from '@mailwarden/checks';
 import { severityRank } from '@mailwarden/checks';
 import { uuidv7 } from '@mailwarden/core';
-import { type CheckFamily, type Database, schema, type Tx, withTenant } from '@mailwarden/db';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { type CheckFamily, type Database, type TenantClient, withTenantClient } from '@mailwarden/db';
 import { jitterFraction } from './families.ts';
 import { findingFingerprint } from './fingerprint.ts';
+import {
+  type Changes,
+  type CheckStateLoaded,
+  type FindingRowLoaded,
+  type LockedDomain,
+  loadedRows,
+  loadText,
+  writeChangesStatement,
+} from './record-statements.ts';
 import {
   clipEvidence,
   type EventDraft,
@@ -72,6 +81,15 @@ function runOutcome(outcome: FamilyOutcome): 'ok' | 'findings' | 'unknown' | 'er
   return outcome.results.some((r) => r.findings.length > 0) ? 'findings' : 'ok';
 }
 
+/** One run to record for one target (a tenant's domain). */
+export interface RunToRecord {
+  target: { tenantId: string; domainId: string };
+  slot: Date;
+  outcome: FamilyOutcome;
+  /** When the run's checks finished: the time of its findings, events and next slot. */
+  now: Date;
+}
+
 export async function recordRun(
   db: Database,
   target: { tenantId: string; domainId: string },
@@ -80,61 +98,116 @@ export async function recordRun(
   now: Date,
   random: () => number = Math.random,
 ): Promise<RecordedRun> {
-  return withTenant(db, target.tenantId, (tx) => recordInTx(tx, target, slot, outcome, now, random));
+  const [recorded] = await recordRuns(db, target.tenantId, [{ target, slot, outcome, now }], random);
+  return recorded!;
 }
 
-async function recordInTx(
-  tx: Tx,
-  target: { tenantId: string; domainId: string },
-  slot: Date,
-  outcome: FamilyOutcome,
-  now: Date,
-  random: () => number,
-): Promise<RecordedRun> {
-  const { checkRuns, findings, checkStates, postureHistory, monitoringEvents } = schema;
-  // The domain (locked: runs of one domain are serialised), the tenant's threshold and whether a
-  // maintenance window is open — one round trip.
-  const loaded = await tx.execute<{
-    name: string;
-    verified_at: string | null;
-    verification_token: string;
-    alert_threshold: Severity | null;
-    posture_score: number | null;
-    posture_grade: string | null;
-    tenant_threshold: Severity | null;
-    in_maintenance: boolean;
-  }>(sql`
-    select d.name, d.verified_at, d.verification_token, d.alert_threshold, d.posture_score, d.posture_grade,
-           (select ts.alert_threshold from tenant_settings ts where ts.tenant_id = d.tenant_id) as tenant_threshold,
-           exists(select 1 from maintenance_windows w
-                   where w.starts_at <= ${now.toISOString()}::timestamptz and w.ends_at > ${now.toISOString()}::timestamptz
-                     and (w.domain_id is null or w.domain_id = d.id)) as in_maintenance
-      from domains d
-     where d.id = ${target.domainId} and d.deleted_at is null
-       for update of d`);
-  const row0 = loaded.rows[0];
-  if (!row0) return { stored: false, eventIds: [] };
-  const domain = {
-    name: row0.name,
-    verifiedAt: row0.verified_at,
-    verificationToken: row0.verification_token,
-    alertThreshold: row0.alert_threshold,
-    postureScore: row0.posture_score === null ? null : Number(row0.posture_score),
-    postureGrade: row0.posture_grade,
-  };
+/**
+ * Records runs of one tenant's domains in one transaction, with the same statements whatever their
+ * number (record-statements.ts): the batch's domains locked and their state read in the round trip
+ * that opens the transaction, every change written in one statement (a slot stored before is
+ * skipped), COMMIT. Results come back in the order of `runs`. A domain with several runs in the
+ * batch (two families, or two slots) has them recorded one after the other.
+ */
+export async function recordRuns(
+  db: Database,
+  tenantId: string,
+  runs: readonly RunToRecord[],
+  random: () => number = Math.random,
+): Promise<RecordedRun[]> {
+  for (const run of runs)
+    if (run.target.tenantId !== tenantId) throw new Error('recordRuns takes the runs of one tenant');
+  const results: RecordedRun[] = new Array(runs.length);
+  if (runs.length === 0) return results;
+  // Rounds in which each domain appears once: no row is written twice by one statement.
+  const rounds: RunToRecord[][] = [];
+  const roundOf = new Map<string, number>();
+  const indexOf = new Map<RunToRecord, number>();
+  runs.forEach((run, i) => {
+    const round = roundOf.get(run.target.domainId) ?? 0;
+    roundOf.set(run.target.domainId, round + 1);
+    if (!rounds[round]) rounds[round] = [];
+    rounds[round].push(run);
+    indexOf.set(run, i);
+  });
+  const loadOf = (round: readonly RunToRecord[]) =>
+    loadText(round.map((r) => ({ domainId: r.target.domainId, family: r.outcome.family, now: r.now })));
+  await withTenantClient(
+    db,
+    tenantId,
+    async (client, opened) => {
+      for (const [n, round] of rounds.entries()) {
+        const loaded = n === 0 ? opened : ((await client.query(loadOf(round))) as unknown as QueryResults);
+        const recorded = await recordRound(client, round, loadedRows(loaded), random);
+        round.forEach((run, k) => {
+          results[indexOf.get(run)!] = recorded[k]!;
+        });
+      }
+    },
+    loadOf(rounds[0]!),
+  );
+  return results;
+}
 
-  const runId = uuidv7(now.getTime());
-  const allFindings = outcome.results.flatMap((r) => r.findings.filter((f) => !isLookupUnknown(f)));
-  const inserted = await tx
-    .insert(checkRuns)
-    .values({
+type QueryResults = Parameters<typeof loadedRows>[0];
+
+interface Prepared {
+  run: RunToRecord;
+  runId: string;
+  domain: LockedDomain;
+  inMaintenance: boolean;
+}
+
+async function recordRound(
+  client: TenantClient,
+  runs: readonly RunToRecord[],
+  loaded: ReturnType<typeof loadedRows>,
+  random: () => number,
+): Promise<RecordedRun[]> {
+  const domainById = new Map(loaded.domains.map((d) => [d.id, d]));
+  const findingsOf = new Map<string, FindingRowLoaded[]>();
+  for (const f of loaded.findings) {
+    const list = findingsOf.get(f.domain_id) ?? [];
+    list.push(f);
+    findingsOf.set(f.domain_id, list);
+  }
+  const statesOf = new Map<string, CheckStateLoaded[]>();
+  for (const c of loaded.states) {
+    const list = statesOf.get(c.domain_id) ?? [];
+    list.push(c);
+    statesOf.set(c.domain_id, list);
+  }
+  const changes: Changes = {
+    runs: [],
+    newFindings: [],
+    findingChanges: [],
+    states: [],
+    posture: [],
+    domains: [],
+    events: [],
+  };
+  const diffs = new Map<RunToRecord, RecordedRun>();
+  for (const run of runs) {
+    const domain = domainById.get(run.target.domainId);
+    // A domain deleted meanwhile (or never this tenant's) stores nothing.
+    if (!domain) continue;
+    const { outcome, now } = run;
+    const at = now.getTime();
+    const inMaintenance = loaded.windows.some(
+      (w) =>
+        w.starts_at.getTime() <= at &&
+        w.ends_at.getTime() > at &&
+        (w.domain_id === null || w.domain_id === domain.id),
+    );
+    const runId = uuidv7(at);
+    changes.runs.push({
       id: runId,
-      tenantId: target.tenantId,
-      domainId: target.domainId,
+      tenant_id: run.target.tenantId,
+      domain_id: run.target.domainId,
       family: outcome.family,
-      slot,
-      startedAt: outcome.startedAt,
-      durationMs: Math.max(0, Math.round(outcome.durationMs)),
+      slot: run.slot.toISOString(),
+      started_at: outcome.startedAt.toISOString(),
+      duration_ms: Math.max(0, Math.round(outcome.durationMs)),
       outcome: runOutcome(outcome),
       summary: {
         checks: outcome.results.map((r) => ({
@@ -144,23 +217,67 @@ async function recordInTx(
         })),
         ...(outcome.error !== undefined ? { error: outcome.error.slice(0, 500) } : {}),
       },
-      findingCount: allFindings.length,
-      postureScore: outcome.posture?.score ?? null,
-    })
-    .onConflictDoNothing({ target: [checkRuns.domainId, checkRuns.family, checkRuns.slot] })
-    .returning({ id: checkRuns.id });
-  if (inserted.length === 0) return { stored: false, eventIds: [] };
+      finding_count: outcome.results.reduce(
+        (n, r) => n + r.findings.filter((f) => !isLookupUnknown(f)).length,
+        0,
+      ),
+      posture_score: outcome.posture?.score ?? null,
+    });
+    const current = (findingsOf.get(domain.id) ?? []).filter((f) => f.family === outcome.family);
+    diffs.set(
+      run,
+      diffRun({ run, runId, domain, inMaintenance }, current, statesOf.get(domain.id) ?? [], changes, random),
+    );
+  }
+  // The diff of a run whose slot was stored before (a redone job) is not written: the statement
+  // takes only the rows of domains whose run it inserted.
+  const stored = diffs.size > 0 ? await writeChangesStatement(client, changes) : new Set<string>();
+  return runs.map((run) =>
+    stored.has(run.target.domainId) ? diffs.get(run)! : { stored: false, eventIds: [] },
+  );
+}
 
+/**
+ * The diff of one run against what its domain had: findings opened, seen again, reopened and
+ * resolved, unknown streaks, posture, verification, the next slot, and the events they make. Adds
+ * the rows to write to `changes` and returns what the run recorded.
+ */
+function diffRun(
+  item: Prepared,
+  current: readonly FindingRowLoaded[],
+  states: readonly CheckStateLoaded[],
+  changes: Changes,
+  random: () => number,
+): RecordedRun {
+  const { run, runId, domain: row0, inMaintenance } = item;
+  const { outcome, now, target } = run;
+  const nowText = now.toISOString();
+  const domain = {
+    name: row0.name,
+    verifiedAt: row0.verified_at,
+    verificationToken: row0.verification_token,
+    alertThreshold: row0.alert_threshold,
+    postureScore: row0.posture_score === null ? null : Number(row0.posture_score),
+    postureGrade: row0.posture_grade,
+  };
   const threshold: Severity = domain.alertThreshold ?? row0.tenant_threshold ?? 'medium';
-  const inMaintenance = row0.in_maintenance === true;
   const events: EventDraft[] = [];
   const domainRef = { id: target.domainId, name: domain.name };
 
   // Findings: one row per fingerprint. Checks without a verdict (unknown) resolve nothing.
-  const existing = await tx
-    .select()
-    .from(findings)
-    .where(and(eq(findings.domainId, target.domainId), eq(findings.family, outcome.family)));
+  const existing = current.map((f) => ({
+    id: f.id,
+    check: f.check,
+    fingerprint: f.fingerprint,
+    code: f.code,
+    severity: f.severity,
+    subject: f.subject,
+    message: f.message,
+    evidence: f.evidence,
+    state: f.state,
+    // Times stay text until a reopened or resolved finding needs them.
+    times: f,
+  }));
   const byFingerprint = new Map(existing.map((f) => [f.fingerprint, f]));
   const answeredChecks = new Set(
     outcome.error === undefined
@@ -182,8 +299,6 @@ async function recordInTx(
     return null;
   }
 
-  const newRows: (typeof findings.$inferInsert)[] = [];
-  const stillOpen: string[] = [];
   for (const result of outcome.results) {
     for (const finding of result.findings) {
       if (isLookupUnknown(finding)) continue;
@@ -194,10 +309,10 @@ async function recordInTx(
       const evidence = clipEvidence(finding.evidence);
       if (!row) {
         const id = uuidv7(now.getTime());
-        newRows.push({
+        changes.newFindings.push({
           id,
-          tenantId: target.tenantId,
-          domainId: target.domainId,
+          tenant_id: target.tenantId,
+          domain_id: target.domainId,
           family: outcome.family,
           check: result.check,
           fingerprint,
@@ -206,81 +321,70 @@ async function recordInTx(
           subject: finding.subject,
           message: finding.message,
           evidence,
-          state: 'open',
-          firstSeenAt: now,
-          openedAt: now,
-          lastSeenAt: now,
+          now: nowText,
         });
         events.push(
           openedEvent(
             domainRef,
             { id, check: result.check, firstSeenAt: now },
             finding,
+            evidence,
             now,
             false,
             findingSuppression(finding.severity),
           ),
         );
       } else if (row.state === 'resolved') {
-        await tx
-          .update(findings)
-          .set({
-            state: 'open',
-            openedAt: now,
-            lastSeenAt: now,
-            resolvedAt: null,
-            severity: finding.severity,
-            message: finding.message,
-            evidence,
-            // An acknowledgement was for the previous occurrence; a mute with time left still holds.
-            acknowledgedAt: null,
-            acknowledgedBy: null,
-            acknowledgedUntil: null,
-          })
-          .where(eq(findings.id, row.id));
+        changes.findingChanges.push({
+          id: row.id,
+          domain_id: target.domainId,
+          kind: 'reopen',
+          now: nowText,
+          severity: finding.severity,
+          message: finding.message,
+          evidence,
+        });
         events.push(
           openedEvent(
             domainRef,
-            { id: row.id, check: row.check, firstSeenAt: row.firstSeenAt },
+            { id: row.id, check: row.check, firstSeenAt: new Date(row.times.first_seen_at) },
             finding,
+            evidence,
             now,
             true,
-            findingSuppression(finding.severity, { ...row, acknowledgedAt: null }),
+            // An acknowledgement was for the previous occurrence; a mute with time left still holds.
+            findingSuppression(finding.severity, {
+              mutedUntil: dateOrNull(row.times.muted_until),
+              acknowledgedAt: null,
+              acknowledgedUntil: null,
+            }),
           ),
         );
       } else if (
         row.severity !== finding.severity ||
         row.message !== finding.message ||
-        JSON.stringify(row.evidence) !== JSON.stringify(evidence)
+        !sameJson(row.evidence, evidence)
       ) {
-        await tx
-          .update(findings)
-          .set({ lastSeenAt: now, severity: finding.severity, message: finding.message, evidence })
-          .where(eq(findings.id, row.id));
+        changes.findingChanges.push({
+          id: row.id,
+          domain_id: target.domainId,
+          kind: 'change',
+          now: nowText,
+          severity: finding.severity,
+          message: finding.message,
+          evidence,
+        });
       } else {
-        stillOpen.push(row.id);
+        // Unchanged and open: only seen again (the common case of a steady domain).
+        changes.findingChanges.push({ id: row.id, domain_id: target.domainId, kind: 'seen', now: nowText });
       }
     }
   }
-  if (newRows.length > 0) await tx.insert(findings).values(newRows);
-  // Unchanged open findings: one statement for all of them (the common case of a steady domain).
-  if (stillOpen.length > 0)
-    await tx.update(findings).set({ lastSeenAt: now }).where(inArray(findings.id, stillOpen));
   const resolvedRows = existing.filter(
     (row) => row.state === 'open' && !seen.has(row.fingerprint) && answeredChecks.has(row.check),
   );
-  if (resolvedRows.length > 0) {
-    await tx
-      .update(findings)
-      .set({ state: 'resolved', resolvedAt: now })
-      .where(
-        inArray(
-          findings.id,
-          resolvedRows.map((r) => r.id),
-        ),
-      );
-  }
   for (const row of resolvedRows) {
+    changes.findingChanges.push({ id: row.id, domain_id: target.domainId, kind: 'resolve', now: nowText });
     events.push({
       type: 'finding.resolved',
       severity: row.severity,
@@ -294,20 +398,29 @@ async function recordInTx(
           subject: row.subject,
           message: row.message,
           evidence: row.evidence,
-          firstSeenAt: row.firstSeenAt.toISOString(),
-          lastSeenAt: row.lastSeenAt.toISOString(),
-          resolvedAt: now.toISOString(),
+          firstSeenAt: new Date(row.times.first_seen_at).toISOString(),
+          lastSeenAt: new Date(row.times.last_seen_at).toISOString(),
+          resolvedAt: nowText,
         },
-        openedAt: row.openedAt.toISOString(),
+        openedAt: new Date(row.times.opened_at).toISOString(),
       },
-      suppressed: findingSuppression(row.severity, { ...row, acknowledgedAt: null, mutedUntil: null }),
+      // An acknowledgement or mute is about alerts while open: the fix itself alerts.
+      suppressed: findingSuppression(row.severity),
     });
   }
 
   // Unknown streaks per check: the second unknown in a row is confirmed and alerts once.
-  const states = await tx.select().from(checkStates).where(eq(checkStates.domainId, target.domainId));
-  const stateByCheck = new Map(states.map((s) => [s.check, s]));
-  const stateRows: (typeof checkStates.$inferInsert)[] = [];
+  const stateByCheck = new Map(
+    states.map((s) => [
+      s.check,
+      {
+        status: s.status,
+        consecutiveUnknown: s.consecutive_unknown,
+        untestableReported: s.untestable_reported,
+        updatedAt: s.updated_at,
+      },
+    ]),
+  );
   for (const result of outcome.results) {
     const status = result.status as CheckStatus;
     const previous = stateByCheck.get(result.check);
@@ -322,14 +435,14 @@ async function recordInTx(
       previous.consecutiveUnknown === 0 &&
       !previous.untestableReported;
     if (!unchanged)
-      stateRows.push({
-        tenantId: target.tenantId,
-        domainId: target.domainId,
+      changes.states.push({
+        tenant_id: target.tenantId,
+        domain_id: target.domainId,
         check: result.check,
         status,
-        consecutiveUnknown: streak,
-        untestableReported: unknown && (report || (previous?.untestableReported ?? false)),
-        updatedAt: now,
+        consecutive_unknown: streak,
+        untestable_reported: unknown && (report || (previous?.untestableReported ?? false)),
+        now: nowText,
       });
     if (report) {
       events.push({
@@ -343,28 +456,13 @@ async function recordInTx(
           detail: `${streak} runs in a row without an answer`,
           consecutiveRuns: streak,
           since: (previous?.status && isUnknown(previous.status as CheckStatus)
-            ? previous.updatedAt
+            ? new Date(previous.updatedAt)
             : now
           ).toISOString(),
         },
         suppressed: inMaintenance ? 'maintenance' : null,
       });
     }
-  }
-
-  if (stateRows.length > 0) {
-    await tx
-      .insert(checkStates)
-      .values(stateRows)
-      .onConflictDoUpdate({
-        target: [checkStates.domainId, checkStates.check],
-        set: {
-          status: sql`excluded.status`,
-          consecutiveUnknown: sql`excluded.consecutive_unknown`,
-          untestableReported: sql`excluded.untestable_reported`,
-          updatedAt: sql`excluded.updated_at`,
-        },
-      });
   }
 
   // Posture: history when the score or grade moves (a step series: each point holds until the next;
@@ -378,18 +476,15 @@ async function recordInTx(
     posture.grade !== null &&
     (posture.score !== domain.postureScore || posture.grade !== domain.postureGrade)
   ) {
-    await tx
-      .insert(postureHistory)
-      .values({
-        tenantId: target.tenantId,
-        domainId: target.domainId,
-        recordedAt: now,
-        score: posture.score,
-        grade: posture.grade,
-        partial: posture.partial,
-        runId,
-      })
-      .onConflictDoNothing();
+    changes.posture.push({
+      tenant_id: target.tenantId,
+      domain_id: target.domainId,
+      now: nowText,
+      score: posture.score,
+      grade: posture.grade,
+      partial: posture.partial,
+      run_id: runId,
+    });
     const before = domain.postureScore;
     const beforeGrade = domain.postureGrade;
     if (!posture.partial) {
@@ -422,46 +517,65 @@ async function recordInTx(
       events.push({
         type: 'domain.verified',
         severity: 'info',
-        payload: { domain: domainRef, verifiedAt: now.toISOString(), method: 'dns_txt' },
+        payload: { domain: domainRef, verifiedAt: nowText, method: 'dns_txt' },
         suppressed: null,
       });
     }
   }
-  // The domain's summary columns and the family's next slot (interval ±10 % jitter), one statement.
-  const factor = 1 + (random() * 2 - 1) * jitterFraction;
-  const nowText = now.toISOString();
-  await tx.execute(sql`
-    with schedule as (
-      update domain_schedules
-         set last_run_at = ${nowText}::timestamptz,
-             next_run_at = ${nowText}::timestamptz + make_interval(secs => interval_seconds * ${factor}::float8)
-       where domain_id = ${target.domainId} and family = ${outcome.family}
-      returning 1)
-    update domains
-       set last_checked_at = ${nowText}::timestamptz,
-           updated_at = ${nowText}::timestamptz,
-           posture_score = case when ${setPosture} then ${setPosture ? posture!.score : null}::smallint else posture_score end,
-           posture_grade = case when ${setPosture} then ${setPosture ? posture!.grade : null}::text else posture_grade end,
-           verified_at = case when ${verifiedNow} then ${nowText}::timestamptz else verified_at end
-     where id = ${target.domainId}`);
+  // The domain's summary columns and the family's next slot (interval ±10 % jitter).
+  changes.domains.push({
+    domain_id: target.domainId,
+    family: outcome.family,
+    now: nowText,
+    factor: 1 + (random() * 2 - 1) * jitterFraction,
+    set_posture: setPosture,
+    score: setPosture ? posture!.score : null,
+    grade: setPosture ? posture!.grade : null,
+    verified: verifiedNow,
+  });
 
   const eventIds: string[] = [];
-  if (events.length > 0) {
-    const rows = events.map((e) => ({
-      id: uuidv7(now.getTime()),
-      tenantId: target.tenantId,
-      domainId: target.domainId,
+  const written: { id: string; type: string }[] = [];
+  for (const e of events) {
+    const id = uuidv7(now.getTime());
+    // Whom it alerts is the dispatcher's question (libs/alerts); with no enabled endpoint at all
+    // the answer is nobody, so the event is dispatched as written and costs no dispatch job.
+    const dispatchNow = e.suppressed === null && !row0.has_endpoints;
+    changes.events.push({
+      id,
+      tenant_id: target.tenantId,
+      domain_id: target.domainId,
       type: e.type,
       severity: e.severity,
       payload: e.payload,
       suppressed: e.suppressed,
-      occurredAt: now,
-    }));
-    await tx.insert(monitoringEvents).values(rows);
-    for (const row of rows) if (row.suppressed === null) eventIds.push(row.id);
-    return { stored: true, runId, eventIds, written: rows.map((r) => ({ id: r.id, type: r.type })) };
+      now: nowText,
+      dispatched: dispatchNow,
+    });
+    if (e.suppressed === null && !dispatchNow) eventIds.push(id);
+    written.push({ id, type: e.type });
   }
-  return { stored: true, runId, eventIds, written: [] };
+  return { stored: true, runId, eventIds, written };
+}
+
+function dateOrNull(text: string | null): Date | null {
+  return text === null ? null : new Date(text);
+}
+
+/** jsonb keeps object keys in its own order: compare evidence as values, not as text. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((v, i) => sameJson(v, other[i]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
+  const otherKeys = Object.keys(right).filter((k) => right[k] !== undefined);
+  return keys.length === otherKeys.length && keys.every((k) => sameJson(left[k], right[k]));
 }
 
 /** The TXT value a tenant publishes at `_mailwarden.<domain>`. */

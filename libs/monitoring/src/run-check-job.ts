@@ -4,17 +4,23 @@
  * redone after a crash finds its slot already stored for the targets it finished.
  */
 import { type Clock, systemClock } from '@mailwarden/core';
-import { type Database, schema, withTenant } from '@mailwarden/db';
+import type { Database } from '@mailwarden/db';
 import type { EventRef, RunCheckPayload } from '@mailwarden/queue';
-import { and, eq, isNull } from 'drizzle-orm';
-import { type FamilyOutcome, recordRun } from './record-run.ts';
+import type { FamilyOutcome } from './record-run.ts';
+import { createRunRecorder, type RunRecorder } from './run-recorder.ts';
 import type { DomainCheckOptions, FamilyRunners } from './runners.ts';
 
 export interface RunCheckDeps {
   db: Database;
   runners: FamilyRunners;
   clock?: Clock;
+  /** Jitter of the next slot; used only by the recorder this job makes when none is given. */
   random?: () => number;
+  /**
+   * Loads options and records runs, batched with the other jobs of the process (run-recorder.ts).
+   * Without one, the job records its own targets (one transaction per tenant).
+   */
+  recorder?: RunRecorder;
 }
 
 export interface RunCheckSummary {
@@ -27,42 +33,27 @@ export interface RunCheckSummary {
   live: { tenantId: string; eventId: string; domainId: string; type: string }[];
 }
 
-async function loadOptions(
-  db: Database,
-  tenantId: string,
-  domainId: string,
-): Promise<DomainCheckOptions | undefined> {
-  const { domains } = schema;
-  const rows = await withTenant(db, tenantId, (tx) =>
-    tx
-      .select({
-        dkimSelectors: domains.dkimSelectors,
-        sendingIps: domains.sendingIps,
-        probeOptions: domains.probeOptions,
-      })
-      .from(domains)
-      .where(and(eq(domains.id, domainId), isNull(domains.deletedAt))),
-  );
-  return rows[0];
-}
-
 export async function runCheckJob(payload: RunCheckPayload, deps: RunCheckDeps): Promise<RunCheckSummary> {
   const clock = deps.clock ?? systemClock;
+  const recorder =
+    deps.recorder ?? createRunRecorder({ db: deps.db, ...(deps.random ? { random: deps.random } : {}) });
   const runner = deps.runners[payload.family];
   const slot = new Date(payload.slot);
   const groups = new Map<string, { options: DomainCheckOptions; targets: typeof payload.targets }>();
   let skipped = 0;
-  for (const target of payload.targets) {
-    const options = await loadOptions(deps.db, target.tenantId, target.domainId);
+  // Each target's options, read in its tenant's transaction (targets with equal options share a run).
+  const loaded = await Promise.all(payload.targets.map((target) => recorder.loadOptions(target)));
+  payload.targets.forEach((target, i) => {
+    const options = loaded[i];
     if (!options) {
       skipped++;
-      continue;
+      return;
     }
     const key = runner ? runner.optionsKey(options) : '';
     const group = groups.get(key) ?? { options, targets: [] };
     group.targets.push(target);
     groups.set(key, group);
-  }
+  });
 
   const summary: RunCheckSummary = { runs: 0, stored: 0, skipped, events: [], live: [] };
   for (const { options, targets } of groups.values()) {
@@ -94,19 +85,22 @@ export async function runCheckJob(payload: RunCheckPayload, deps: RunCheckDeps):
       summary.runs++;
     }
     const now = clock.now();
-    for (const target of targets) {
-      const recorded = await recordRun(deps.db, target, slot, outcome, now, deps.random);
-      if (recorded.stored) summary.stored++;
+    const recorded = await Promise.all(
+      targets.map((target) => recorder.record({ target, slot, outcome, now })),
+    );
+    targets.forEach((target, i) => {
+      const run = recorded[i]!;
+      if (run.stored) summary.stored++;
       else summary.skipped++;
-      for (const eventId of recorded.eventIds) summary.events.push({ tenantId: target.tenantId, eventId });
-      for (const event of recorded.written ?? [])
+      for (const eventId of run.eventIds) summary.events.push({ tenantId: target.tenantId, eventId });
+      for (const event of run.written ?? [])
         summary.live.push({
           tenantId: target.tenantId,
           eventId: event.id,
           domainId: target.domainId,
           type: event.type,
         });
-    }
+    });
   }
   return summary;
 }

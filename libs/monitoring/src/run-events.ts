@@ -14,7 +14,6 @@ export interface EventDraft {
 
 /** Evidence is shown to people and sent in webhooks; a 10 000-string TXT answer is not. */
 export function clipEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
-  // Evidence is shown to people and sent in webhooks; a 10 000-string TXT answer is not.
   const text = JSON.stringify(evidence);
   return text.length <= 16_384 ? evidence : { truncated: true, excerpt: text.slice(0, 16_384) };
 }
@@ -24,11 +23,15 @@ export function gradeOrder(grade: string): number {
   return GRADES.indexOf(grade);
 }
 
-/** The payload shapes are those of libs/alerts (`EventDataMap`), which re-picks them on dispatch. */
+/**
+ * The payload shapes are those of libs/alerts (`EventDataMap`), which re-picks them on dispatch.
+ * `evidence` is the finding's evidence already clipped (the caller stores the same).
+ */
 export function openedEvent(
   domain: { id: string; name: string },
   row: { id: string; check: string; firstSeenAt: Date },
   finding: Finding,
+  evidence: Record<string, unknown>,
   now: Date,
   reopened: boolean,
   suppressed: string | null,
@@ -45,7 +48,7 @@ export function openedEvent(
         severity: finding.severity,
         subject: finding.subject,
         message: finding.message,
-        evidence: clipEvidence(finding.evidence),
+        evidence,
         firstSeenAt: row.firstSeenAt.toISOString(),
         lastSeenAt: now.toISOString(),
         resolvedAt: null,

@@ -69,10 +69,50 @@ export function checkJobId(payload: RunCheckPayload, chunk = 0): string {
   return `${payload.family}.${payload.name}.${Date.parse(payload.slot)}.${chunk}`;
 }
 
-/** Enqueues due work; returns how many jobs were offered (existing ids are left alone). */
+/**
+ * Job ids a tick offered lately. Due work stays due until its run is stored, so every tick would
+ * offer again every job still waiting or running — a no-op in Redis, but one script call per job
+ * and tick, for thousands of jobs during a large sweep. The memo skips ids offered less than
+ * `reofferAfterMs` ago; a job lost meanwhile (Redis emptied) is offered again after that.
+ */
+export interface OfferedChecks {
+  /** False when `jobId` was offered less than `reofferAfterMs` before `nowMs`; records the offer. */
+  offer(jobId: string, nowMs: number): boolean;
+  /** Forgets these offers (their enqueue failed). */
+  forget(jobIds: readonly string[]): void;
+}
+
+/** A lost job is offered again within a minute, like the job schedulers (docs/scheduler.md). */
+export const defaultReofferAfterMs = 60_000;
+
+export function createOfferedChecks(reofferAfterMs = defaultReofferAfterMs): OfferedChecks {
+  const offeredAt = new Map<string, number>();
+  let prunedAt = 0;
+  return {
+    offer(jobId, nowMs) {
+      if (nowMs - prunedAt >= reofferAfterMs) {
+        for (const [id, at] of offeredAt) if (nowMs - at >= reofferAfterMs) offeredAt.delete(id);
+        prunedAt = nowMs;
+      }
+      const at = offeredAt.get(jobId);
+      if (at !== undefined && nowMs - at < reofferAfterMs && nowMs >= at) return false;
+      offeredAt.set(jobId, nowMs);
+      return true;
+    },
+    forget(jobIds) {
+      for (const id of jobIds) offeredAt.delete(id);
+    },
+  };
+}
+
+/**
+ * Enqueues due work; returns how many jobs were offered (existing ids are left alone). With
+ * `offered`, ids offered lately by the same memo are skipped.
+ */
 export async function enqueueChecks(
   producer: Producer,
   payloads: readonly RunCheckPayload[],
+  offered?: { memo: OfferedChecks; nowMs: number },
 ): Promise<number> {
   const byFamily = new Map<CheckFamilyName, { payload: RunCheckPayload; chunk: number }[]>();
   const chunks = new Map<string, number>();
@@ -80,32 +120,42 @@ export async function enqueueChecks(
     const key = `${payload.family} ${payload.name} ${payload.slot}`;
     const chunk = chunks.get(key) ?? 0;
     chunks.set(key, chunk + 1);
+    if (offered && !offered.memo.offer(checkJobId(payload, chunk), offered.nowMs)) continue;
     const list = byFamily.get(payload.family) ?? [];
     list.push({ payload, chunk });
     byFamily.set(payload.family, list);
   }
-  let offered = 0;
+  let count = 0;
   for (const [family, list] of byFamily) {
-    offered += await producer.enqueueBulk(
-      familyQueues[family],
-      list.map(({ payload, chunk }) => ({
-        name: 'run-check' as const,
-        payload,
-        jobId: checkJobId(payload, chunk),
-      })),
-    );
+    const jobs = list.map(({ payload, chunk }) => ({
+      name: 'run-check' as const,
+      payload,
+      jobId: checkJobId(payload, chunk),
+    }));
+    try {
+      count += await producer.enqueueBulk(familyQueues[family], jobs);
+    } catch (err) {
+      // Not in Redis: the next tick offers them again.
+      offered?.memo.forget(jobs.map((j) => j.jobId));
+      throw err;
+    }
   }
-  return offered;
+  return count;
 }
 
-/** One tick: collect and enqueue. */
+/** One tick: collect and enqueue (skipping what `offered` says was offered lately). */
 export async function runSchedulerTick(
   db: Database,
   producer: Producer,
   now: Date,
   limit = defaultTickLimit,
+  offered?: OfferedChecks,
 ): Promise<{ due: number; enqueued: number }> {
   const payloads = await collectDueChecks(db, now, limit);
-  const enqueued = await enqueueChecks(producer, payloads);
+  const enqueued = await enqueueChecks(
+    producer,
+    payloads,
+    offered ? { memo: offered, nowMs: now.getTime() } : undefined,
+  );
   return { due: payloads.length, enqueued };
 }

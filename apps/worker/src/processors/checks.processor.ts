@@ -1,6 +1,6 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
-import { type FamilyRunners, runCheckJob } from '@mailwarden/monitoring';
+import { createRunRecorder, type FamilyRunners, runCheckJob } from '@mailwarden/monitoring';
 import {
   type LiveEventEmitter,
   type Producer,
@@ -24,6 +24,8 @@ export function createRunCheckProcessor(deps: {
   /** Publishes to GraphQL subscribers through Redis (best effort: the history has every event). */
   live?: LiveEventEmitter;
 }): JobProcessor {
+  // One per process: the runs of concurrent jobs are recorded in batches per tenant (group commit).
+  const recorder = createRunRecorder({ db: deps.db });
   return async (job, { log }) => {
     const parsed = parseRunCheckPayload(job.data);
     if (!parsed.ok) throw new UnrecoverableError(`invalid run-check payload: ${parsed.problems.join('; ')}`);
@@ -31,6 +33,7 @@ export function createRunCheckProcessor(deps: {
       db: deps.db,
       runners: deps.runners,
       clock: deps.clock,
+      recorder,
     });
     if (summary.events.length > 0) {
       await deps.producer
@@ -50,7 +53,9 @@ export function createRunCheckProcessor(deps: {
         );
     }
     if (deps.live && summary.live.length > 0) {
-      await publishLiveEvents(deps.live, summary.live).catch((err: unknown) =>
+      const live = deps.live;
+      // One message per event, all sent at once rather than each after the previous one's reply.
+      await Promise.all(summary.live.map((ref) => publishLiveEvents(live, [ref]))).catch((err: unknown) =>
         log.warn({ err }, 'live events not published'),
       );
     }

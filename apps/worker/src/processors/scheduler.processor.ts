@@ -1,6 +1,6 @@
 import type { Clock, Logger } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
-import { runSchedulerTick } from '@mailwarden/monitoring';
+import { createOfferedChecks, runSchedulerTick } from '@mailwarden/monitoring';
 import { type Producer, queueNames } from '@mailwarden/queue';
 import { sql } from 'drizzle-orm';
 import type { JobProcessor } from './processor.ts';
@@ -17,8 +17,10 @@ export interface SchedulerDeps {
 
 /** `scheduler`/`tick`: what is due in Postgres becomes jobs in Redis (idempotent by job id). */
 export function createTickProcessor(deps: SchedulerDeps): JobProcessor {
+  // Work still waiting or running from earlier ticks is not offered again for a minute.
+  const offered = createOfferedChecks();
   return async (_job, { log }) => {
-    const result = await runSchedulerTick(deps.db, deps.producer, deps.clock.now());
+    const result = await runSchedulerTick(deps.db, deps.producer, deps.clock.now(), undefined, offered);
     if (result.due > 0) log.debug(result, 'scheduler tick');
     return result;
   };
