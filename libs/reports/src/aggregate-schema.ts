@@ -59,7 +59,8 @@ export const F_AUTH_HUMAN = 133;
 export type ChildTable = Readonly<Record<string, number>>;
 
 /** For each container context, the contexts or fields of its known children. */
-export const CHILDREN: ChildTable[] = [];
+const TABLES: ChildTable[] = [];
+const CHILDREN = TABLES;
 CHILDREN[C_FEEDBACK] = {
   version: F_VERSION,
   report_metadata: C_META,
@@ -110,6 +111,14 @@ CHILDREN[C_AUTH_SPF] = {
   result: F_AUTH_RESULT,
   human_result: F_AUTH_HUMAN,
 };
+
+/**
+ * The same tables as Maps, which is what the parser looks names up in: a Map finds a freshly
+ * sliced tag name about twice as fast as an object property does (no internalisation).
+ */
+export const CHILD_MAPS: ReadonlyMap<string, number>[] = TABLES.map(
+  (table) => new Map(Object.entries(table)),
+);
 
 export function localName(name: string): string {
   const colon = name.indexOf(':');

@@ -24,8 +24,7 @@ import {
   C_POLICY,
   C_REASON,
   C_RECORD,
-  CHILDREN,
-  type ChildTable,
+  CHILD_MAPS,
   F_FIRST,
   localName,
 } from './aggregate-schema.ts';
@@ -68,6 +67,13 @@ export class AggregateXmlParser {
   #recordStart = 0;
   #text = '';
   #capturing = false;
+  /**
+   * The text handler, attached only while a field is open (#capture): without one saxes does not
+   * even slice the text, and most text in a report is the whitespace between tags.
+   */
+  readonly #onText = (text: string): void => {
+    this.#text += text;
+  };
   #lastMark = 0;
   #written = 0;
   #rootSeen: string | null = null;
@@ -103,12 +109,16 @@ export class AggregateXmlParser {
     parser.on('closetag', (tag) => {
       if (!this.#done) this.#close(tag);
     });
-    parser.on('text', (text) => {
-      if (this.#capturing) this.#text += text;
-    });
     parser.on('cdata', (text) => {
       if (this.#capturing) this.#text += text;
     });
+  }
+
+  #capture(on: boolean): void {
+    if (on === this.#capturing) return;
+    this.#capturing = on;
+    if (on) this.#parser.on('text', this.#onText);
+    else this.#parser.off('text');
   }
 
   get done(): boolean {
@@ -187,17 +197,17 @@ export class AggregateXmlParser {
         this.#drafts.meta.format = this.#isRfc9990(tag) ? 'rfc9990' : 'rfc7489';
       } else if (stack.length <= MAX_WRAPPER_DEPTH) context = C_OUTSIDE;
     } else if (parent < F_FIRST && parent !== C_IGNORE) {
-      const table = CHILDREN[parent] as ChildTable;
-      const name = localName(tag.name);
-      context = table[name] ?? table[name.toLowerCase()] ?? C_IGNORE;
+      const table = CHILD_MAPS[parent] as ReadonlyMap<string, number>;
+      const name = tag.name.includes(':') ? localName(tag.name) : tag.name;
+      context = table.get(name) ?? table.get(name.toLowerCase()) ?? C_IGNORE;
     }
     stack.push(context);
     if (context >= F_FIRST) {
-      this.#capturing = true;
+      this.#capture(true);
       this.#text = '';
       return;
     }
-    this.#capturing = false;
+    this.#capture(false);
     switch (context) {
       case C_RECORD:
         this.#drafts.record = newRecord();
@@ -225,7 +235,7 @@ export class AggregateXmlParser {
     const stack = this.#stack;
     this.#lastMark = this.#parser.position;
     const context = stack.pop() as number;
-    this.#capturing = false;
+    this.#capture(false);
     if (context >= F_FIRST) {
       if (this.#text.length > this.#budget.limits.maxTextChars)
         throw new ReportParseError('report.too_large', `${this.#what}: an element's text is too long`);

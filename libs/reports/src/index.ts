@@ -5,6 +5,7 @@ export * from './daily.ts';
 export * from './errors.ts';
 export * from './failure.ts';
 export { DEFAULT_REPORT_LIMITS, type ReportLimits, resolveLimits } from './limits.ts';
+export { ownString } from './normalize.ts';
 export * from './parse-reports.ts';
 export * from './read-reports.ts';
 export { type SniffedFormat, sniffFormat } from './sniff.ts';

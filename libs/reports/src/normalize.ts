@@ -21,19 +21,30 @@ export function domainName(text: string | null | undefined): string | null {
   return bare === '' ? null : bare;
 }
 
+/**
+ * A copy of `text` that shares no memory with the input it was cut from. V8 keeps a substring of
+ * 13 characters or more as a view of its parent, so one IP kept from a record (in a cache, in a
+ * map of failing sources) would keep the whole 64 KiB text chunk it was parsed from alive.
+ * Prepending a character makes V8 flatten a copy, which `slice` then views.
+ */
+export function ownString(text: string): string {
+  return text.length < 13 ? text : ` ${text}`.slice(1);
+}
+
 const ipCache = new Map<string, string | null>();
 const IP_CACHE_SIZE = 4096;
+
+/** Already canonical IPv4 (RFC 3986 dec-octets, no leading zeros): most report IPs. */
+const CANONICAL_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /**
  * The canonical text of an IP (libs/core's one parser): RFC 5952 for IPv6, IPv4-mapped IPv6 as
  * IPv4. Lenient about leading zeros in IPv4 octets, which some reporters write; null otherwise.
- * Memoised, because reports repeat the same sources many times.
+ * Memoised, because reports repeat the same sources many times. The result never views the
+ * input (`ownString`): callers keep IPs for as long as a report lasts.
  */
-/** Already canonical IPv4 (RFC 3986 dec-octets, no leading zeros): most report IPs. */
-const CANONICAL_IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 export function canonicalIp(text: string): string | null {
-  if (CANONICAL_IPV4.test(text)) return text;
+  if (CANONICAL_IPV4.test(text)) return ownString(text);
   const cached = ipCache.get(text);
   if (cached !== undefined) return cached;
   let value = text.trim();
@@ -48,7 +59,7 @@ export function canonicalIp(text: string): string | null {
     );
   const result = address ? formatIp(unmapIPv4(address)) : null;
   if (ipCache.size >= IP_CACHE_SIZE) ipCache.clear();
-  ipCache.set(text, result);
+  ipCache.set(ownString(text), result);
   return result;
 }
 

@@ -261,12 +261,15 @@ export async function* readReports(
   const budget = new ParseBudget(resolveLimits(options.limits), options.now);
   const reader = new Reader(budget, options);
   if (input instanceof Uint8Array) {
-    if (input.length > budget.limits.maxInputBytes && sniffFormat(input.subarray(0, SNIFF_BYTES)) !== 'xml')
+    const format = sniffFormat(input.subarray(0, SNIFF_BYTES));
+    if (input.length > budget.limits.maxInputBytes && format !== 'xml')
       throw new ReportParseError(
         'report.too_large',
         `the input is larger than ${budget.limits.maxInputBytes} bytes`,
       );
-    yield* reader.document(bufferChunks(input), 'input', false);
+    // An archive given whole is read where it lies: gathering its chunks again would copy it.
+    if (format === 'gzip' || format === 'zip') yield* reader.container(toBuffer(input), format, 'input');
+    else yield* reader.document(bufferChunks(input), 'input', false);
     return;
   }
   async function* chunks(): AsyncGenerator<Buffer> {

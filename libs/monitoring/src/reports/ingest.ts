@@ -4,6 +4,10 @@
  * in a second one — so a parse that fails or is killed mid-way leaves no half-written report, and
  * a redone job finds the raw report still pending and writes everything exactly once.
  *
+ * Rows are COPYed (report-row-stage.ts), prepared as COPY text while the records stream past
+ * (report-rows.ts): nothing holds a report's records, and the raw bytes are read once, at their
+ * size, with COPY … TO (raw-reports.ts).
+ *
  * Deduplication is the unique key of dmarc_reports (tenant, org, report id, policy domain, date
  * range) and tls_reports (tenant, org, report id, date range): `insert … on conflict do nothing`.
  * A second transaction inserting the same key waits for the first and then inserts nothing, so the
@@ -15,26 +19,26 @@ import {
   type AggregateReportHeader,
   isReportParseError,
   type ReadReportsOptions,
-  type ReportEvent,
   type ReportLimits,
   readReports,
-  recordAlignment,
   reportDays,
-  splitIntoDailyBuckets,
   type TlsReport,
 } from '@mailwarden/reports';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { failureReportOptIn, storeFailureReport } from './failure-reports.ts';
+import { readRawReportBytes } from './raw-reports.ts';
 import {
   applyLearnt,
   type DomainIndex,
-  learn,
-  type RowBuffer,
+  type LearntReport,
   tlsFailureEvents,
   unknownSourceEvent,
 } from './report-feedback.ts';
+import { ReportRowStage, type ReportRowStageOptions } from './report-row-stage.ts';
+import { type PreparedReportEvent, prepareReportRows } from './report-rows.ts';
+import { transactionClient } from './tx-client.ts';
 
-/** Rows per multi-row INSERT: large enough to amortise the round trip, small enough for one packet. */
+/** TLS report policies per INSERT: one statement stays a sane size. */
 export const rowBatchSize = 1_000;
 /** Parse attempts begun before a raw report is failed for good (it keeps killing its parser). */
 export const maxParseAttempts = 5;
@@ -44,12 +48,23 @@ export const ingestAbortedCode = 'report.ingest_aborted';
 export interface IngestOptions {
   limits?: Partial<ReportLimits>;
   /**
-   * The parser: readReports in this thread by default. The worker passes one that runs it in a
-   * worker_thread with memory limits and a deadline; the events are the same.
+   * The parser: `prepareReportRows(readReports(…))` in this thread by default. The worker passes
+   * one that runs it in a worker_thread with memory limits and a deadline; the events are the
+   * same. It may take `bytes` over (transfer them): they are not used after this call.
    */
-  readEvents?: (bytes: Uint8Array, options: ReadReportsOptions) => AsyncIterable<ReportEvent>;
+  readEvents?: (bytes: Uint8Array, options: ReadReportsOptions) => AsyncIterable<PreparedReportEvent>;
   /** Called between batches; throwing from it aborts the parse (tests kill a parse mid-way). */
   onBatch?: (rowsWritten: number) => void | Promise<void>;
+  /** How rows are staged (tests make the stage move small batches). */
+  stage?: ReportRowStageOptions;
+}
+
+/** The report parse in this thread: readReports and the row preparation. */
+export function readPreparedReports(
+  bytes: Uint8Array,
+  options: ReadReportsOptions,
+): AsyncIterable<PreparedReportEvent> {
+  return prepareReportRows(readReports(bytes, options));
 }
 
 export interface IngestResult {
@@ -92,68 +107,6 @@ async function domainIndex(tx: Tx): Promise<DomainIndex> {
       return null;
     },
   };
-}
-
-/**
- * One multi-row INSERT of records split into daily buckets, column arrays through unnest(). The
- * arrays are built here, synchronously; the returned promise is the statement, already sent, so
- * the caller parses the next batch while Postgres writes this one.
- */
-function writeRows(tx: Tx, tenantId: string, buffer: RowBuffer): Promise<number> {
-  if (buffer.pending.length === 0) return Promise.resolve(0);
-  const buckets = splitIntoDailyBuckets({ dateRange: buffer.dateRange, records: buffer.pending });
-  buffer.pending = [];
-  const cols = {
-    day: [] as string[],
-    ip: [] as (string | null)[],
-    count: [] as number[],
-    disposition: [] as (string | null)[],
-    dkimEval: [] as (string | null)[],
-    spfEval: [] as (string | null)[],
-    dkimAligned: [] as boolean[],
-    spfAligned: [] as boolean[],
-    headerFrom: [] as (string | null)[],
-    envelopeFrom: [] as (string | null)[],
-    reasons: [] as string[],
-    dkimAuth: [] as string[],
-    spfAuth: [] as string[],
-  };
-  const options = { adkim: buffer.adkim, aspf: buffer.aspf };
-  for (const bucket of buckets) {
-    for (const record of bucket.records) {
-      const alignment = recordAlignment(record, options);
-      learn(buffer, record, alignment.dmarc);
-      cols.day.push(bucket.day);
-      cols.ip.push(record.sourceIp);
-      cols.count.push(record.count);
-      cols.disposition.push(record.policyEvaluated.disposition);
-      cols.dkimEval.push(record.policyEvaluated.dkim);
-      cols.spfEval.push(record.policyEvaluated.spf);
-      cols.dkimAligned.push(alignment.dkim);
-      cols.spfAligned.push(alignment.spf);
-      cols.headerFrom.push(record.identifiers.headerFrom);
-      cols.envelopeFrom.push(record.identifiers.envelopeFrom);
-      cols.reasons.push(JSON.stringify(record.policyEvaluated.reasons));
-      cols.dkimAuth.push(JSON.stringify(record.authResults.dkim));
-      cols.spfAuth.push(JSON.stringify(record.authResults.spf));
-    }
-  }
-  const n = cols.day.length;
-  if (n === 0) return Promise.resolve(0);
-  const p = sql.param;
-  // Drizzle's query promise is lazy: then() sends it.
-  return tx
-    .execute(sql`
-    insert into dmarc_report_rows
-      (tenant_id, report_id, domain_id, day, source_ip, count, disposition, dkim_evaluated,
-       spf_evaluated, dkim_aligned, spf_aligned, header_from, envelope_from, reasons, dkim_auth, spf_auth)
-    select ${tenantId}::uuid, ${buffer.reportId}::uuid, ${buffer.domainId}::uuid, u.*
-      from unnest(${p(cols.day)}::date[], ${p(cols.ip)}::inet[], ${p(cols.count)}::int[],
-                  ${p(cols.disposition)}::text[], ${p(cols.dkimEval)}::text[], ${p(cols.spfEval)}::text[],
-                  ${p(cols.dkimAligned)}::bool[], ${p(cols.spfAligned)}::bool[],
-                  ${p(cols.headerFrom)}::text[], ${p(cols.envelopeFrom)}::text[],
-                  ${p(cols.reasons)}::jsonb[], ${p(cols.dkimAuth)}::jsonb[], ${p(cols.spfAuth)}::jsonb[]) as u`)
-    .then(() => n);
 }
 
 /** Inserts the report header; undefined when the same report is already stored (dedup key). */
@@ -331,129 +284,127 @@ export async function ingestRawReport(
     return await withTenant(db, tenantId, async (tx) => {
       // Locks the raw report: a second job for it waits here, then finds it no longer pending.
       const [raw] = await tx
-        .select({ bytes: rawReports.bytes, state: rawReports.parseState })
+        .select({ state: rawReports.parseState })
         .from(rawReports)
         .where(eq(rawReports.id, rawReportId))
         .for('update');
       if (!raw) return emptyResult(rawReportId, 'missing');
       if (raw.state !== 'pending') return { ...emptyResult(rawReportId, raw.state), alreadyDone: true };
+      const client = transactionClient(tx);
+      const bytes = await readRawReportBytes(client, rawReportId);
+      if (!bytes) return emptyResult(rawReportId, 'missing');
 
       const result = emptyResult(rawReportId, 'parsed');
       const domains = await domainIndex(tx);
-      let buffer: RowBuffer | undefined;
-      // At most one INSERT in flight while the next batch is parsed; awaited before the next one.
-      let inflight: Promise<number> | undefined;
-      const settle = async () => {
-        if (!inflight) return;
-        const pending = inflight;
-        inflight = undefined;
-        result.rows += await pending;
-      };
-      const flush = async (rows: RowBuffer) => {
-        await settle();
-        inflight = writeRows(tx, tenantId, rows);
-        // Awaited by the next settle(); this only keeps a failure from being reported as unhandled.
-        inflight.catch(() => {});
-      };
+      let stage: ReportRowStage | undefined;
+      let current: LearntReport | undefined;
+      let rowsSent = 0;
       let newReports = 0;
       let newShown = 0;
       let sawFailure = false;
       let storeFailures: boolean | undefined;
       const readOptions: ReadReportsOptions = options.limits ? { limits: options.limits } : {};
-      const read = options.readEvents ?? readReports;
-      for await (const event of read(raw.bytes, readOptions)) {
-        switch (event.type) {
-          case 'aggregate-header': {
-            const domainId = domains.lookup(event.header.policyPublished.domain);
-            const id = await insertAggregate(tx, tenantId, rawReportId, event.source, event.header, domainId);
-            if (id === undefined) {
-              result.duplicates++;
-              buffer = undefined;
-              break;
-            }
-            result.aggregateReports++;
-            newReports++;
-            if (domainId === null) result.quarantined++;
-            else newShown++;
-            buffer = {
-              reportId: id,
-              domainId,
-              dateRange: event.header.dateRange,
-              adkim: event.header.policyPublished.adkim,
-              aspf: event.header.policyPublished.aspf,
-              pending: [],
-              policyDomain: event.header.policyPublished.domain.toLowerCase(),
-              learntSelectors: new Set(),
-              learntIps: new Set(),
-              failing: new Map(),
-              orgName: event.header.orgName ?? '',
-              externalReportId: event.header.reportId ?? '',
-            };
-            break;
-          }
-          case 'aggregate-records': {
-            // Records of a duplicate report are read (the parse must finish) and dropped.
-            if (!buffer) break;
-            for (const record of event.records) buffer.pending.push(record);
-            if (buffer.pending.length >= rowBatchSize) {
-              await flush(buffer);
-              await options.onBatch?.(result.rows);
-            }
-            break;
-          }
-          case 'aggregate-end': {
-            if (!buffer) break;
-            await flush(buffer);
-            await settle();
-            await tx
-              .update(dmarcReports)
-              .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
-              .where(eq(dmarcReports.id, buffer.reportId));
-            await applyLearnt(tx, buffer);
-            const eventId = await unknownSourceEvent(tx, tenantId, buffer, buffer.policyDomain);
-            if (eventId) result.eventIds.push(eventId);
-            buffer = undefined;
-            break;
-          }
-          case 'tls': {
-            const stored = await insertTls(tx, tenantId, rawReportId, event.source, event.report, domains);
-            if (!stored.inserted) {
-              result.duplicates++;
-              break;
-            }
-            result.eventIds.push(...(await tlsFailureEvents(tx, tenantId, event.report, domains)));
-            result.tlsReports++;
-            newReports++;
-            if (stored.quarantined) result.quarantined++;
-            else newShown++;
-            break;
-          }
-          case 'failure': {
-            // Stored only on the tenant's opt-in, and only about a watched domain (failure-reports.ts).
-            sawFailure = true;
-            storeFailures ??= await failureReportOptIn(tx);
-            const stored = storeFailures
-              ? await storeFailureReport(
-                  tx,
-                  clock,
-                  tenantId,
-                  rawReportId,
-                  event.source,
-                  event.report,
-                  domains,
-                )
-              : 'not_stored';
-            if (stored === 'stored') {
-              result.failureReports++;
+      const read = options.readEvents ?? readPreparedReports;
+      try {
+        for await (const event of read(bytes, readOptions)) {
+          switch (event.type) {
+            case 'aggregate-header': {
+              if (current) throw new Error('an aggregate report began before the previous one ended');
+              const domainId = domains.lookup(event.header.policyPublished.domain);
+              const id = await insertAggregate(
+                tx,
+                tenantId,
+                rawReportId,
+                event.source,
+                event.header,
+                domainId,
+              );
+              if (id === undefined) {
+                // Its rows are still read (the parse must finish) and dropped.
+                result.duplicates++;
+                break;
+              }
+              result.aggregateReports++;
               newReports++;
-              newShown++;
-            } else if (stored === 'duplicate') result.duplicates++;
-            else result.failureReportsSkipped++;
-            break;
+              if (domainId === null) result.quarantined++;
+              else newShown++;
+              stage ??= await ReportRowStage.open(client, tenantId, options.stage);
+              stage.begin(id, domainId);
+              current = {
+                reportId: id,
+                domainId,
+                policyDomain: event.header.policyPublished.domain.toLowerCase(),
+                dateRange: event.header.dateRange,
+                orgName: event.header.orgName ?? '',
+                externalReportId: event.header.reportId ?? '',
+              };
+              break;
+            }
+            case 'aggregate-rows': {
+              if (!current || !stage) break;
+              await stage.write(event.data, event.rows);
+              rowsSent += event.rows;
+              await options.onBatch?.(rowsSent);
+              break;
+            }
+            case 'aggregate-end': {
+              if (!current || !stage) break;
+              const report = current;
+              current = undefined;
+              result.rows += await stage.finish();
+              await tx
+                .update(dmarcReports)
+                .set({ recordCount: event.stats.recordCount, messageCount: event.stats.messageCount })
+                .where(eq(dmarcReports.id, report.reportId));
+              await applyLearnt(tx, report.domainId, event.learning);
+              const eventId = await unknownSourceEvent(tx, tenantId, report, event.learning);
+              if (eventId) result.eventIds.push(eventId);
+              break;
+            }
+            case 'tls': {
+              const stored = await insertTls(tx, tenantId, rawReportId, event.source, event.report, domains);
+              if (!stored.inserted) {
+                result.duplicates++;
+                break;
+              }
+              result.eventIds.push(...(await tlsFailureEvents(tx, tenantId, event.report, domains)));
+              result.tlsReports++;
+              newReports++;
+              if (stored.quarantined) result.quarantined++;
+              else newShown++;
+              break;
+            }
+            case 'failure': {
+              // Stored only on the tenant's opt-in, and only about a watched domain (failure-reports.ts).
+              sawFailure = true;
+              storeFailures ??= await failureReportOptIn(tx);
+              const stored = storeFailures
+                ? await storeFailureReport(
+                    tx,
+                    clock,
+                    tenantId,
+                    rawReportId,
+                    event.source,
+                    event.report,
+                    domains,
+                  )
+                : 'not_stored';
+              if (stored === 'stored') {
+                result.failureReports++;
+                newReports++;
+                newShown++;
+              } else if (stored === 'duplicate') result.duplicates++;
+              else result.failureReportsSkipped++;
+              break;
+            }
           }
         }
+        if (current) throw new Error('the parser ended inside an aggregate report');
+      } catch (err) {
+        // An open COPY would hold the connection: fail it, so the rollback can run.
+        await stage?.abort(err);
+        throw err;
       }
-      await settle();
       // `duplicate`: nothing new at all; `quarantined`: only reports about domains not watched.
       const state: RawReportState =
         newReports === 0 && result.duplicates > 0

@@ -4,6 +4,7 @@
  * report; only then is a parse job enqueued, after the commit (DESIGN.md §5).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import { AppError, type Clock, uuidv7 } from '@mailwarden/core';
 import {
   type Database,
@@ -14,6 +15,8 @@ import {
   withTenant,
 } from '@mailwarden/db';
 import { and, eq, sql } from 'drizzle-orm';
+import type { ClientBase } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 
 export interface StoredRawReport {
   id: string;
@@ -69,6 +72,104 @@ export async function storeRawReport(
     if (!existing) throw new Error('raw report conflict without a row');
     return { id: existing.id, duplicate: true, state: existing.state };
   });
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** `PGCOPY\n\377\r\n\0`, the flags field and the header extension length (COPY binary format). */
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const COPY_HEADER_BYTES = COPY_SIGNATURE.length + 8;
+
+/**
+ * Reads the bytes of COPY binary output of one bytea column (PostgreSQL docs, COPY, "Binary
+ * Format"): header, then per row a field count and the field's length and bytes, then -1. The
+ * value lands in a buffer of its own, allocated once at its exact length.
+ */
+class ByteaCopyReader {
+  /** The fixed-size field being gathered (header, field count and length). */
+  #head = Buffer.alloc(0);
+  #value: Buffer | null = null;
+  #filled = 0;
+  #state: 'header' | 'row' | 'value' | 'done' = 'header';
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#state === 'done') throw new Error('COPY output continues after its trailer');
+      if (this.#state === 'value') {
+        const value = this.#value as Buffer;
+        const n = Math.min(value.length - this.#filled, chunk.length - at);
+        chunk.copy(value, this.#filled, at, at + n);
+        this.#filled += n;
+        at += n;
+        if (this.#filled === value.length) this.#state = 'row';
+        continue;
+      }
+      const need = this.#needed();
+      const take = Math.min(need - this.#head.length, chunk.length - at);
+      this.#head = Buffer.concat([this.#head, chunk.subarray(at, at + take)]);
+      at += take;
+      if (this.#head.length === need) this.#decode();
+    }
+  }
+
+  /** Bytes the next fixed field takes, as far as the bytes gathered so far tell. */
+  #needed(): number {
+    const head = this.#head;
+    if (this.#state === 'header')
+      return head.length < COPY_HEADER_BYTES
+        ? COPY_HEADER_BYTES
+        : COPY_HEADER_BYTES + head.readUInt32BE(COPY_SIGNATURE.length + 4);
+    // A row: its field count (-1 ends the data), then the field's length.
+    return head.length < 2 || head.readInt16BE(0) === -1 ? 2 : 6;
+  }
+
+  #decode(): void {
+    const head = this.#head;
+    if (this.#state === 'header') {
+      if (!head.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE))
+        throw new Error('COPY binary output has no PGCOPY signature');
+      // The extension length is known only now: gather the extension too, then start the rows.
+      if (head.length < this.#needed()) return;
+      this.#state = 'row';
+    } else if (head.length === 2) {
+      const fields = head.readInt16BE(0);
+      if (fields === -1) this.#state = 'done';
+      else if (fields !== 1) throw new Error(`COPY binary row has ${fields} fields, not 1`);
+      else return;
+    } else {
+      const length = head.readInt32BE(2);
+      if (length < 0) throw new Error('raw report bytes are NULL');
+      if (this.#value !== null) throw new Error('COPY output holds more than one raw report');
+      // Not from the pool: the buffer owns its ArrayBuffer, so a parser thread can take it whole.
+      this.#value = Buffer.allocUnsafeSlow(length);
+      this.#filled = 0;
+      this.#state = length === 0 ? 'row' : 'value';
+    }
+    this.#head = Buffer.alloc(0);
+  }
+
+  value(): Buffer | null {
+    if (this.#state !== 'done') throw new Error('COPY output ended before its trailer');
+    return this.#value;
+  }
+}
+
+/**
+ * The bytes of one raw report, read with `COPY (select …) TO STDOUT (FORMAT binary)` on `client`
+ * (the caller's transaction; RLS applies to the query). Streaming them this way holds them once,
+ * at their size, where a plain select holds the hex text of the bytea, twice over, and then the
+ * bytes. Undefined when there is no such raw report for the tenant.
+ */
+export async function readRawReportBytes(client: ClientBase, id: string): Promise<Buffer | undefined> {
+  if (!UUID_RE.test(id)) throw new Error('readRawReportBytes needs a raw report uuid');
+  const reader = new ByteaCopyReader();
+  const stream = client.query(
+    copyTo(`copy (select bytes from raw_reports where id = '${id}') to stdout (format binary)`),
+  );
+  await pipeline(stream, async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) reader.push(chunk);
+  });
+  return reader.value() ?? undefined;
 }
 
 export interface RawReportStatus {
