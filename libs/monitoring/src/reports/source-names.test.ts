@@ -9,8 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { db } from './reports.test-helper.ts';
 import { createSourceNamer, sourceNameRetryMs, sourceNameTtlMs } from './source-names.ts';
 
-/** Addresses unique to this file: the cache table is shared by the whole run. */
-const octet = () => Math.floor(Math.random() * 200) + 20;
+/**
+ * Addresses unique to this file and to each fixture (the cache table is shared by the whole run):
+ * a random start, then one /24 after another, so two fixtures of one run never share addresses.
+ */
+let nextOctet = Math.floor(Math.random() * 100) + 20;
+const octet = () => nextOctet++;
 
 function fixture() {
   const net = `198.18.${octet()}`;
