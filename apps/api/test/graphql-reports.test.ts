@@ -113,10 +113,11 @@ const SUMMARY = `
   totals { day messages dmarcPass dkimAligned spfAligned dispositions { none quarantine reject }
            passRate dkimAlignedRate spfAlignedRate }
   days { day messages dmarcPass dkimAligned spfAligned dispositions { none quarantine reject } }
-  topSources { ip messages dmarcPass passRate }
+  topSources { ip messages dmarcPass passRate name { ptr forwardConfirmed provider { id name } } }
   reporters { orgName reports messages }
   tls { successfulSessions failedSessions failures { resultType mx sessions } }`;
-const SOURCE = 'ip messages failing passRate kind headerFrom';
+const SOURCE =
+  'ip messages failing passRate kind headerFrom name { ptr forwardConfirmed provider { id name } }';
 const ADVICE = `
   domainId window { from to } currentPolicy recommendation messages passRate thresholdMessages
   blockingSources { ${SOURCE} } unauthenticatedSources { ${SOURCE} }`;
@@ -195,6 +196,23 @@ describe('answers', () => {
     expect(body.data.domain.enforcementAdvice.blockingSources).toEqual([
       { ip: ip(2), name: { ptr: `o1.ptr${third}.sendgrid.net`, provider: { id: 'sendgrid' } } },
     ]);
+
+    // REST names them the same way.
+    const summary = await rest(`/v1/domains/${dom}/reports/summary?from=${DAY}&to=${DAY}`);
+    expect(summary.status).toBe(200);
+    expect(summary.body.topSources.map((s: { ip: string; name: unknown }) => [s.ip, s.name])).toEqual(
+      body.data.domain.reportSummary.topSources.map((s: { ip: string; name: unknown }) => [s.ip, s.name]),
+    );
+    const advice = await rest(`/v1/domains/${dom}/enforcement-advice?from=${DAY}&to=${DAY}`);
+    expect(advice.body.blockingSources[0].name).toEqual({
+      ptr: `o1.ptr${third}.sendgrid.net`,
+      forwardConfirmed: true,
+      provider: { id: 'sendgrid', name: 'SendGrid (Twilio)' },
+    });
+    expect(advice.body.unauthenticatedSources[0].name).toMatchObject({
+      ptr: `spoof.${apex}`,
+      provider: null,
+    });
   });
 
   it('should list reports page by page like REST, and show an upload and the report address', async () => {

@@ -97,6 +97,27 @@ const DayVolume = {
   dispositions: Dispositions,
 };
 
+/** Reverse DNS and sending service of a source address (source_ip_names cache), as GraphQL's SourceName. */
+const SourceName = Type.Union(
+  [
+    Type.Object(
+      {
+        ptr: Nullable(Type.String({ description: 'The PTR name; null when the address has none' })),
+        forwardConfirmed: Type.Boolean({ description: 'The PTR name resolves back to the address (iprev)' }),
+        provider: Nullable(
+          Type.Object(
+            { id: Type.String(), name: Type.String() },
+            { ...closed, description: 'The sending service' },
+          ),
+        ),
+      },
+      closed,
+    ),
+    Type.Null(),
+  ],
+  { description: 'Null while the address is not yet named (lookups still running or failed)' },
+);
+
 export const ReportSummary = Type.Object(
   {
     domainId: TypedId('dom'),
@@ -113,7 +134,10 @@ export const ReportSummary = Type.Object(
     ),
     days: Type.Array(Type.Object({ day: Day, ...DayVolume }, closed)),
     topSources: Type.Array(
-      Type.Object({ ip: Nullable(Type.String()), messages: Count, dmarcPass: Count, passRate: Rate }, closed),
+      Type.Object(
+        { ip: Nullable(Type.String()), messages: Count, dmarcPass: Count, passRate: Rate, name: SourceName },
+        closed,
+      ),
     ),
     reporters: Type.Array(Type.Object({ orgName: Type.String(), reports: Count, messages: Count }, closed)),
     tls: Type.Object(
@@ -142,6 +166,7 @@ const FailingSource = Type.Object(
       Type.Literal('unauthenticated'),
     ]),
     headerFrom: Nullable(Type.String()),
+    name: SourceName,
   },
   closed,
 );

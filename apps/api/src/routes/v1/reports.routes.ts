@@ -158,6 +158,16 @@ export const reportsRoutes: FastifyPluginAsyncTypebox<ReportsRoutesOptions> = as
     async (request) => options.reports.list(principalOf(request).tenantId, request.query),
   );
 
+  /**
+   * Names the sources of one response with one read of the source-name cache (reverse DNS and the
+   * sending service; addresses not yet known are looked up within the namer's deadline, else null).
+   */
+  async function namer(sources: readonly { ip: string | null }[]) {
+    const ips = [...new Set(sources.flatMap((s) => (s.ip ? [s.ip] : [])))];
+    const names = ips.length > 0 ? await options.reports.sourceNames(ips) : new Map();
+    return (s: { ip: string | null }) => (s.ip ? (names.get(s.ip) ?? null) : null);
+  }
+
   app.get(
     '/domains/:id/reports/summary',
     {
@@ -173,8 +183,15 @@ export const reportsRoutes: FastifyPluginAsyncTypebox<ReportsRoutesOptions> = as
       },
       config: { auth: 'session-or-api-key', permission: 'domains.read' },
     },
-    async (request) =>
-      options.reports.summary(principalOf(request).tenantId, request.params.id, request.query),
+    async (request) => {
+      const summary = await options.reports.summary(
+        principalOf(request).tenantId,
+        request.params.id,
+        request.query,
+      );
+      const name = await namer(summary.topSources);
+      return { ...summary, topSources: summary.topSources.map((s) => ({ ...s, name: name(s) })) };
+    },
   );
 
   app.get(
@@ -190,7 +207,18 @@ export const reportsRoutes: FastifyPluginAsyncTypebox<ReportsRoutesOptions> = as
       },
       config: { auth: 'session-or-api-key', permission: 'domains.read' },
     },
-    async (request) =>
-      options.reports.enforcementAdvice(principalOf(request).tenantId, request.params.id, request.query),
+    async (request) => {
+      const advice = await options.reports.enforcementAdvice(
+        principalOf(request).tenantId,
+        request.params.id,
+        request.query,
+      );
+      const name = await namer([...advice.blockingSources, ...advice.unauthenticatedSources]);
+      return {
+        ...advice,
+        blockingSources: advice.blockingSources.map((s) => ({ ...s, name: name(s) })),
+        unauthenticatedSources: advice.unauthenticatedSources.map((s) => ({ ...s, name: name(s) })),
+      };
+    },
   );
 };
