@@ -97,6 +97,16 @@ describe('report mailboxes', () => {
       expect(res.body).not.toContain('passwordCiphertext');
     }
 
+    // The tenant export carries the settings, never the password nor its sealed form.
+    const exported = await call('GET', '/v1/tenant/export');
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json().reports.mailboxes).toContainEqual(
+      expect.objectContaining({ id: mailbox.id, host: 'imap.mailboxes.test', hasPassword: true }),
+    );
+    expect(exported.body).not.toContain(password);
+    expect(exported.body).not.toContain(row!.passwordCiphertext);
+    expect(exported.body).not.toMatch(/passwordCiphertext|password_ciphertext/);
+
     // A new password replaces the sealed one; the audit log names the field, never the value.
     const patched = await call('PATCH', `/v1/reports/mailboxes/${mailbox.id}`, {
       password: 'a-new-Secret-99',

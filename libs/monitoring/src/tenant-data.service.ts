@@ -88,6 +88,7 @@ export function createTenantDataService(deps: { db: Database; now: () => Date })
           .from(s.failureReports)
           .limit(exportRowLimit + 1);
         const reportAddresses = await tx.select().from(s.reportAddresses);
+        const mailboxes = await tx.select().from(s.reportMailboxes);
         return {
           format: 'mailwarden-tenant-export/1',
           exportedAt: deps.now().toISOString(),
@@ -162,6 +163,12 @@ export function createTenantDataService(deps: { db: Database; now: () => Date })
             tls: take(tlsReports.map(({ tenantId: _, ...r }) => r)),
             tlsPolicies: take(tlsPolicies.map(({ tenantId: _, ...r }) => r)),
             failure: take(failureReports.map(({ tenantId: _, ...r }) => r)),
+            // The settings and the last poll; never the password, sealed or not.
+            mailboxes: mailboxes.map(({ tenantId: _, passwordCiphertext: __, leaseUntil: ___, ...m }) => ({
+              ...m,
+              id: encodeId('mbx', m.id),
+              hasPassword: true,
+            })),
           },
         };
       });
