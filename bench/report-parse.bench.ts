@@ -15,17 +15,13 @@
  * ratio RSS 500k/80k (flat: <= 1.25); ratio records/s against the 100 000/s target.
  */
 import { fork } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { TextDecoder } from 'node:util';
-import { createGunzip, createGzip } from 'node:zlib';
-import { SaxesParser } from 'saxes';
 import { readReports } from '../libs/reports/src/index.ts';
-import { googleReportPieces } from '../libs/reports/src/test-kit.ts';
 import { printFigure, printRatio } from './lib/report.ts';
+import { generateGoogleReport, tokeniseOnce } from './report-kit.ts';
 
 const SIZES = [1_000, 80_000, 500_000];
 const TARGET_RECORDS_PER_SECOND = 100_000;
@@ -44,27 +40,6 @@ async function parseOnce(gz: Buffer): Promise<{ records: number; xmlBytes: numbe
   for await (const event of readReports(gz))
     if (event.type === 'aggregate-records') records += event.records.length;
   return { records, xmlBytes: 0 };
-}
-
-/** The ceiling: the same bytes gunzipped, decoded and tokenised, nothing built. */
-async function tokeniseOnce(gz: Buffer): Promise<{ records: number; xmlBytes: number }> {
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  let records = 0;
-  let xmlBytes = 0;
-  parser.on('opentag', (tag) => {
-    if (tag.name === 'record') records++;
-  });
-  parser.on('closetag', () => {});
-  parser.on('text', () => {});
-  const decoder = new TextDecoder('utf-8');
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-  gunzip.end(gz);
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-    xmlBytes += chunk.length;
-    parser.write(decoder.decode(chunk, { stream: true }));
-  }
-  parser.close();
-  return { records, xmlBytes };
 }
 
 async function child(kind: 'parse' | 'tokenise', file: string): Promise<void> {
@@ -110,13 +85,9 @@ function measure(kind: 'parse' | 'tokenise', file: string, execArgv: string[] = 
   });
 }
 
-async function generate(records: number, file: string): Promise<void> {
-  // The same seed for every size: the 80 000 report is the start of the 500 000 one.
-  await pipeline(
-    googleReportPieces({ records, reportId: `bench-${records}` }, 42),
-    createGzip({ level: 6 }),
-    createWriteStream(file),
-  );
+/** The same seed for every size: the 80 000 report is the start of the 500 000 one. */
+function generate(records: number, file: string): Promise<void> {
+  return generateGoogleReport(file, records);
 }
 
 async function main(): Promise<void> {
