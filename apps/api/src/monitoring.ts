@@ -19,7 +19,7 @@ import {
   type MonitoringSettingsService,
   type TenantDataService,
 } from '@mailwarden/monitoring';
-import { type Producer, queueNames } from '@mailwarden/queue';
+import { dispatchEventJob, type Producer, queueNames } from '@mailwarden/queue';
 import type { LiveEvents } from './live-events.ts';
 
 export interface MonitoringApiDeps {
@@ -66,7 +66,7 @@ export function createMonitoringApi(deps: MonitoringApiDeps) {
     type: 'domain.verified',
   ) {
     await deps.producer
-      .enqueue(queueNames.webhooks, 'dispatch-event', { tenantId, eventId }, { jobId: `evt.${eventId}` })
+      .enqueueBulk(queueNames.webhooks, [dispatchEventJob({ tenantId, eventId })])
       .catch((err: unknown) =>
         logger.warn({ err, eventId }, 'event dispatch not enqueued; the sweeper will'),
       );

@@ -236,6 +236,22 @@ export function mailboxPollJobId(mailboxId: string, slot: number, manual = false
   return manual ? `imap.${mailboxId}.now.${slot}` : `imap.${mailboxId}.${slot}`;
 }
 
+/**
+ * The job that hands one committed outbox event to the webhook dispatcher. Its id is `evt.<uuid>`:
+ * the enqueue after commit and the outbox sweeper's late one collapse into one job.
+ */
+export function dispatchEventJob(ref: EventRef): {
+  name: 'dispatch-event';
+  payload: EventRef;
+  jobId: string;
+} {
+  return {
+    name: 'dispatch-event',
+    payload: { tenantId: ref.tenantId, eventId: ref.eventId },
+    jobId: `evt.${ref.eventId}`,
+  };
+}
+
 /** `rpt.<uuid>`: one job per raw report, so an intake retry and the sweeper collapse into one. */
 export function parseReportJobId(rawReportId: string): string {
   return `rpt.${rawReportId}`;

@@ -2,6 +2,7 @@ import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { createRunRecorder, type FamilyRunners, runCheckJob } from '@mailwarden/monitoring';
 import {
+  dispatchEventJob,
   type LiveEventEmitter,
   type Producer,
   parseRunCheckPayload,
@@ -37,14 +38,7 @@ export function createRunCheckProcessor(deps: {
     });
     if (summary.events.length > 0) {
       await deps.producer
-        .enqueueBulk(
-          queueNames.webhooks,
-          summary.events.map((ref) => ({
-            name: 'dispatch-event' as const,
-            payload: ref,
-            jobId: `evt.${ref.eventId}`,
-          })),
-        )
+        .enqueueBulk(queueNames.webhooks, summary.events.map(dispatchEventJob))
         .catch((err: unknown) =>
           log.warn(
             { err, events: summary.events.length },

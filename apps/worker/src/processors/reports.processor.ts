@@ -1,7 +1,13 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { ingestRawReport, pendingRawReports } from '@mailwarden/monitoring';
-import { type Producer, parseRawReportRef, parseReportJobId, queueNames } from '@mailwarden/queue';
+import {
+  dispatchEventJob,
+  type Producer,
+  parseRawReportRef,
+  parseReportJobId,
+  queueNames,
+} from '@mailwarden/queue';
 import type { ReportLimits } from '@mailwarden/reports';
 import { UnrecoverableError } from 'bullmq';
 import type { JobProcessor } from './processor.ts';
@@ -42,11 +48,7 @@ export function createParseReportProcessor(deps: ReportProcessorDeps): JobProces
       await deps.producer
         .enqueueBulk(
           queueNames.webhooks,
-          result.eventIds.map((eventId) => ({
-            name: 'dispatch-event' as const,
-            payload: { tenantId, eventId },
-            jobId: `evt.${eventId}`,
-          })),
+          result.eventIds.map((eventId) => dispatchEventJob({ tenantId, eventId })),
         )
         .catch((err: unknown) => log.warn({ err }, 'dispatch enqueue failed; the sweeper will'));
     }

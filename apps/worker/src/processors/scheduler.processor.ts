@@ -1,7 +1,7 @@
 import type { Clock, Logger } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { createOfferedChecks, runSchedulerTick } from '@mailwarden/monitoring';
-import { type Producer, queueNames } from '@mailwarden/queue';
+import { dispatchEventJob, type Producer, queueNames } from '@mailwarden/queue';
 import { sql } from 'drizzle-orm';
 import type { JobProcessor } from './processor.ts';
 import { sweepPendingReports } from './reports.processor.ts';
@@ -41,11 +41,7 @@ export function createSweepProcessor(deps: SchedulerDeps): JobProcessor {
     );
     await deps.producer.enqueueBulk(
       queueNames.webhooks,
-      events.rows.map((r) => ({
-        name: 'dispatch-event' as const,
-        payload: { tenantId: r.tenant_id, eventId: r.event_id },
-        jobId: `evt.${r.event_id}`,
-      })),
+      events.rows.map((r) => dispatchEventJob({ tenantId: r.tenant_id, eventId: r.event_id })),
     );
     // A delivery's attempt jobs are named by attempt number; the sweep uses its own suffix so it is
     // not swallowed by a finished attempt job of the same id still kept in Redis.

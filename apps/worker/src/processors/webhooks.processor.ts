@@ -1,6 +1,7 @@
 import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
 import {
+  dispatchEventJob,
   type Producer,
   parseDeliveryRef,
   parseEndpointRef,
@@ -59,11 +60,7 @@ export function createDeliverProcessor(deps: WebhookProcessorDeps): JobProcessor
     }
     if (result.disabledEventId) {
       await deps.producer.enqueueBulk(queueNames.webhooks, [
-        {
-          name: 'dispatch-event' as const,
-          payload: { tenantId, eventId: result.disabledEventId },
-          jobId: `evt.${result.disabledEventId}`,
-        },
+        dispatchEventJob({ tenantId, eventId: result.disabledEventId }),
       ]);
     }
     return { state: result.state, retryAt: result.retryAt?.toISOString() ?? null };
