@@ -56,6 +56,12 @@ describe('webhook endpoints', () => {
 
     const shown = await call('GET', `/v1/webhooks/${endpoint.id}`);
     expect(shown.json()).toMatchObject({ id: endpoint.id, events: ['finding.opened'], enabled: true });
+    // The report mailbox alerts (docs/reports.md "IMAP intake") are subscribed to like any type.
+    const mailboxAlerts = ['report_mailbox.failing', 'report_mailbox.recovered'];
+    const subscribed = await call('PATCH', `/v1/webhooks/${endpoint.id}`, { events: mailboxAlerts });
+    expect(subscribed.json()).toMatchObject({ events: mailboxAlerts });
+    const listed = await call('GET', '/v1/events?type=report_mailbox.failing');
+    expect(listed.statusCode, listed.body).toBe(200);
     const patched = await call('PATCH', `/v1/webhooks/${endpoint.id}`, { events: [], enabled: false });
     expect(patched.json()).toMatchObject({ events: [], enabled: false, disabledReason: 'disabled_by_user' });
     const rotated = await call('POST', `/v1/webhooks/${endpoint.id}/rotate-secret`);

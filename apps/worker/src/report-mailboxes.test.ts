@@ -3,9 +3,13 @@
  * prefix) and Postgres (app role, RLS): the every-minute tick lists due mailboxes through the
  * definer function and enqueues one poll job each (deterministic ids), the poll stores the mail and
  * enqueues its parse, the parse writes report rows, and the message ends up in the Processed folder.
+ * A mailbox that starts failing, and recovers, alerts a signed webhook at once (enqueue after commit).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createWebhooksService } from '@mailwarden/alerts';
 import { createLogger, createSecretBox, systemClock, uuidv7 } from '@mailwarden/core';
 import { createDatabase, createPool, type Database, schema, withTenant } from '@mailwarden/db';
 import { createReportMailboxesService } from '@mailwarden/monitoring';
@@ -20,7 +24,8 @@ import {
 import { corpusPath } from '@mailwarden/testing/corpus';
 import { createTestTenant } from '@mailwarden/testing/db';
 import { buildReportMail, startDovecot, type TestDovecot } from '@mailwarden/testing/dovecot';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from './config.ts';
 import { baseEnv, obliterate, postgresUrl, redisUrl, uniquePrefix, waitForJobState } from './test-kit.ts';
@@ -33,8 +38,37 @@ let dovecot: TestDovecot;
 const prefix = uniquePrefix();
 const key = Buffer.alloc(32, 9);
 const user = { name: 'rua', password: 'worker-imap-password' };
+const RECEIVER_HOST = '127.0.0.63';
+let receiver: Server;
+let receiverPort: number;
+let webhookSecret = '';
+// biome-ignore lint/suspicious/noExplicitAny: received JSON, read field by field in assertions
+const received: { type: string; data: Record<string, any>; verified: boolean }[] = [];
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let verified = false;
+      try {
+        new Webhook(webhookSecret).verify(body, {
+          'webhook-id': String(req.headers['webhook-id']),
+          'webhook-timestamp': String(req.headers['webhook-timestamp']),
+          'webhook-signature': String(req.headers['webhook-signature']),
+        });
+        verified = true;
+      } catch {
+        verified = false;
+      }
+      const parsed = JSON.parse(body) as { type: string; data: Record<string, unknown> };
+      received.push({ type: parsed.type, data: parsed.data, verified });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, RECEIVER_HOST, resolve));
+  receiverPort = (receiver.address() as AddressInfo).port;
   pool = createPool(postgresUrl, { max: 6 });
   db = createDatabase(pool);
   dovecot = await startDovecot({ users: [user] });
@@ -64,7 +98,18 @@ afterAll(async () => {
   await connection.quit();
   await dovecot?.close();
   await pool?.end();
+  await new Promise((r) => receiver?.close(r));
 });
+
+async function waitForWebhook(type: string, mailboxId: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const hit = received.find((r) => r.type === type && r.data.mailbox?.id === mailboxId);
+    if (hit) return hit;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no ${type} webhook for ${mailboxId} within ${timeoutMs} ms`);
+}
 
 describe('report mailboxes in the worker', () => {
   it('should poll a due mailbox from the tick, store and parse its report, and move the mail', async () => {
@@ -147,6 +192,91 @@ describe('report mailboxes in the worker', () => {
     const shown = await service.get(tenant.id, mailboxId);
     expect(shown).toMatchObject({ status: 'ok', lastStoredCount: 1, lastError: null });
     expect(Date.parse(shown.nextPollAt!) - Date.parse(shown.lastPolledAt!)).toBe(600_000);
+    resolver.close();
+  });
+
+  it('should alert a webhook at once when a mailbox starts failing, and when it recovers', async () => {
+    const tenant = await createTestTenant(db);
+    const allow = parseAllowList('127.0.0.0/8');
+    if (!allow.ok) throw new Error('allow list');
+    const resolver = createDnsClient({ servers: [{ host: '127.0.0.1', port: 9 }] });
+    const box = createSecretBox(key);
+    const service = createReportMailboxesService({
+      db,
+      clock: systemClock,
+      box,
+      vet: { resolver, allow: allow.allow },
+    });
+    const webhooks = createWebhooksService({
+      db,
+      clock: systemClock,
+      box,
+      runtime: { resolver, allow: allow.allow },
+    });
+    const endpoint = await webhooks.create(tenant.id, {
+      format: 'standard',
+      target: `http://${RECEIVER_HOST}:${receiverPort}/mailwarden`,
+      events: ['report_mailbox.failing', 'report_mailbox.recovered'],
+    });
+    webhookSecret = endpoint.secret!;
+    const view = await service.create(tenant.id, {
+      host: '127.0.0.1',
+      port: dovecot.imapsPort,
+      security: 'tls',
+      username: user.name,
+      password: 'a-wrong-password',
+    });
+    const [row] = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.reportMailboxes));
+    // Four failed polls already behind it: the next failure is the 5th.
+    await withTenant(db, tenant.id, (tx) =>
+      tx
+        .update(schema.reportMailboxes)
+        .set({ consecutiveFailures: 4, lastErrorCode: 'imap.auth_failed' })
+        .where(eq(schema.reportMailboxes.id, row!.id)),
+    );
+    const pollQueue = worker.producer.queue(queueNames.reportMailboxes);
+    const poll = async (name: string) => {
+      const jobId = `test-${name}-${uuidv7()}`;
+      await worker.producer.enqueue(
+        queueNames.reportMailboxes,
+        'poll-mailbox',
+        { tenantId: tenant.id, mailboxId: row!.id },
+        { jobId },
+      );
+      expect(await waitForJobState(pollQueue, jobId, ['completed', 'failed'], 15_000)).toBe('completed');
+      return (await pollQueue.getJob(jobId))?.returnvalue;
+    };
+
+    expect(await poll('fifth')).toMatchObject({ state: 'failed', error: 'imap.auth_failed', events: 1 });
+    // Dispatched by the poll job itself: the outbox sweep takes only events older than 30 s, and
+    // the wait is at most 15 s.
+    const failing = await waitForWebhook('report_mailbox.failing', view.id);
+    expect(failing.verified).toBe(true);
+    expect(failing.data).toMatchObject({
+      mailbox: {
+        id: view.id,
+        host: '127.0.0.1',
+        port: dovecot.imapsPort,
+        username: user.name,
+        folder: 'INBOX',
+      },
+      lastError: { code: 'imap.auth_failed' },
+      consecutiveFailures: 5,
+      lastSuccessAt: null,
+    });
+
+    await service.update(tenant.id, view.id, { password: user.password });
+    expect(await poll('fixed')).toMatchObject({ state: 'polled', events: 1 });
+    const recovered = await waitForWebhook('report_mailbox.recovered', view.id);
+    expect(recovered.verified).toBe(true);
+    expect(recovered.data).toMatchObject({
+      mailbox: { id: view.id },
+      lastError: { code: 'imap.auth_failed' },
+    });
+    expect(received.filter((r) => r.data.mailbox?.id === view.id).map((r) => r.type)).toEqual([
+      'report_mailbox.failing',
+      'report_mailbox.recovered',
+    ]);
     resolver.close();
   });
 });

@@ -1,3 +1,4 @@
+import { eventTypes } from '@mailwarden/db';
 import { type TSchema, Type } from 'typebox';
 
 /**
@@ -35,20 +36,8 @@ export const CheckFamily = Type.Union([
   Type.Literal('tls'),
   Type.Literal('blocklist'),
 ]);
-export const EventTypeSchema = Type.Union(
-  [
-    'finding.opened',
-    'finding.resolved',
-    'posture.degraded',
-    'posture.improved',
-    'domain.verified',
-    'check.untestable',
-    'webhook.test',
-    'endpoint.disabled',
-    'dmarc.unknown_source',
-    'tls_rpt.failures',
-  ].map((t) => Type.Literal(t)),
-);
+/** Every outbox event type (libs/db `eventTypes`, docs/webhooks.md), so a new one cannot be left out. */
+export const EventTypeSchema = Type.Union(eventTypes.map((t) => Type.Literal(t)));
 
 const IntervalSeconds = Type.Integer({
   minimum: 300,

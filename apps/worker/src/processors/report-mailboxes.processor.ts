@@ -1,7 +1,13 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { dueReportMailboxes, type MailboxPoller } from '@mailwarden/monitoring';
-import { mailboxPollJobId, type Producer, parseMailboxRef, queueNames } from '@mailwarden/queue';
+import {
+  dispatchEventJob,
+  mailboxPollJobId,
+  type Producer,
+  parseMailboxRef,
+  queueNames,
+} from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
 import type { JobProcessor } from './processor.ts';
 
@@ -40,8 +46,15 @@ export function createMailboxTickProcessor(deps: {
  * network did is recorded on the mailbox (a stable `imap.*` code and a backoff), so the job
  * completes; a database failure is thrown and retried. Idempotent: a message is acknowledged only
  * after its raw report is committed, and the same bytes again are the same raw report.
+ *
+ * A `report_mailbox.failing` or `.recovered` event the poll committed is dispatched at once, as
+ * `endpoint.disabled` is: enqueued after the commit, `evt.<id>`. A lost enqueue is not retried
+ * here (the poll is done); the outbox sweeper finds the event within ~30 s + `OUTBOX_SWEEP_MS`.
  */
-export function createPollMailboxProcessor(deps: { mailboxPoller?: MailboxPoller }): JobProcessor {
+export function createPollMailboxProcessor(deps: {
+  mailboxPoller?: MailboxPoller;
+  producer?: Producer;
+}): JobProcessor {
   return async (job, { log }) => {
     const parsed = parseMailboxRef(job.data);
     if (!parsed.ok)
@@ -49,6 +62,14 @@ export function createPollMailboxProcessor(deps: { mailboxPoller?: MailboxPoller
     if (!deps.mailboxPoller) throw new UnrecoverableError('this worker has no IMAP poller configured');
     const { tenantId, mailboxId } = parsed.payload;
     const result = await deps.mailboxPoller.poll(tenantId, mailboxId, log);
+    if (deps.producer && result.eventIds.length > 0) {
+      await deps.producer
+        .enqueueBulk(
+          queueNames.webhooks,
+          result.eventIds.map((eventId) => dispatchEventJob({ tenantId, eventId })),
+        )
+        .catch((err: unknown) => log.warn({ err }, 'dispatch enqueue failed; the sweeper will'));
+    }
     return {
       state: result.state,
       stored: result.stored,
@@ -56,6 +77,7 @@ export function createPollMailboxProcessor(deps: { mailboxPoller?: MailboxPoller
       skippedTooLarge: result.skippedTooLarge,
       more: result.more,
       ...(result.error ? { error: result.error.code } : {}),
+      ...(result.eventIds.length > 0 ? { events: result.eventIds.length } : {}),
     };
   };
 }

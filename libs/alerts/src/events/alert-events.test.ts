@@ -16,6 +16,13 @@ import {
 const at = new Date('2026-02-03T04:05:06.789Z');
 const domainUuid = uuidv7();
 const domain = { id: domainUuid, name: 'example.com' };
+const mailbox = {
+  id: uuidv7(),
+  host: 'imap.example.com',
+  port: 993,
+  username: 'dmarc@example.com',
+  folder: 'Reports/DMARC',
+};
 const finding = {
   id: uuidv7(),
   code: 'dmarc.policy_none',
@@ -162,6 +169,18 @@ describe('createAlertEvent', () => {
         report: null,
         details: { failures: [{ resultType: 'certificate-expired', count: 12 }] },
       },
+      'report_mailbox.failing': {
+        mailbox,
+        lastError: { code: 'imap.auth_failed', detail: 'AUTHENTICATIONFAILED' },
+        consecutiveFailures: 5,
+        lastSuccessAt: null,
+      },
+      'report_mailbox.recovered': {
+        mailbox,
+        lastError: { code: 'imap.auth_failed', detail: null },
+        consecutiveFailures: 0,
+        failingSince: at,
+      },
     };
     for (const type of alertEventTypes) {
       const event = createAlertEvent(type, inputs[type] as never, at);
@@ -172,6 +191,75 @@ describe('createAlertEvent', () => {
     expect(degraded.data.scoreChange).toBe(-39);
     expect(eventSeverity(degraded)).toBe('high');
     expect(createAlertEvent('posture.improved', inputs['posture.improved'], at).data.scoreChange).toBeNull();
+    const failing = createAlertEvent('report_mailbox.failing', inputs['report_mailbox.failing'], at);
+    expect(eventSeverity(failing)).toBe('high');
+    expect(
+      eventSeverity(createAlertEvent('report_mailbox.recovered', inputs['report_mailbox.recovered'], at)),
+    ).toBe('info');
+  });
+
+  it('should build report mailbox events from a whole row without its password or tenant', () => {
+    // What a careless caller might pass: the mailbox row as read, sealed password and all.
+    const row = {
+      ...mailbox,
+      tenantId: uuidv7(),
+      passwordCiphertext: 'v1.key.iv.SEALEDPASSWORD.tag',
+      password: 'hunter2-plain',
+      security: 'tls',
+    };
+    const failing = createAlertEvent(
+      'report_mailbox.failing',
+      {
+        mailbox: row,
+        lastError: { code: 'imap.auth_failed', detail: 'x'.repeat(5_000) },
+        consecutiveFailures: 5,
+        lastSuccessAt: at,
+        ...({ tenantId: row.tenantId } as object),
+      },
+      at,
+    );
+    expect(failing).toEqual({
+      type: 'report_mailbox.failing',
+      timestamp: at.toISOString(),
+      data: {
+        mailbox: {
+          id: encodeId('mbx', mailbox.id),
+          host: 'imap.example.com',
+          port: 993,
+          username: 'dmarc@example.com',
+          folder: 'Reports/DMARC',
+        },
+        lastError: { code: 'imap.auth_failed', detail: expect.stringMatching(/^x{499}…$/) },
+        consecutiveFailures: 5,
+        lastSuccessAt: at.toISOString(),
+      },
+    });
+    const body = serializeEvent(failing);
+    for (const leaked of [row.tenantId, 'SEALEDPASSWORD', 'hunter2', mailbox.id])
+      expect(body).not.toContain(leaked);
+
+    // Read back from the outbox: the same picker, so a row of another shape cannot add fields.
+    const stored = eventFromStored({
+      type: 'report_mailbox.recovered',
+      occurredAt: at,
+      payload: { mailbox: row, lastError: null, consecutiveFailures: 7, failingSince: at.toISOString() },
+    });
+    expect(stored).toEqual({
+      ok: true,
+      event: {
+        type: 'report_mailbox.recovered',
+        timestamp: at.toISOString(),
+        data: {
+          mailbox: failing.data.mailbox,
+          lastError: null,
+          consecutiveFailures: 7,
+          failingSince: at.toISOString(),
+        },
+      },
+    });
+    expect(
+      eventFromStored({ type: 'report_mailbox.failing', occurredAt: at, payload: { mailbox: { id: 'x' } } }),
+    ).toMatchObject({ ok: false });
   });
 
   it('should bound huge evidence to a marker with an excerpt', () => {

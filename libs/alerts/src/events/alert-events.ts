@@ -10,7 +10,8 @@
  * endpoint's full URL, which for Slack carries a token) cannot leak into a payload. Free-form parts
  * (finding evidence, report details) are bounded in size.
  *
- * Ids in payloads are the public typed ids (`dom_…`, `fnd_…`, `whk_…`, `evt_…`), never raw uuids.
+ * Ids in payloads are the public typed ids (`dom_…`, `fnd_…`, `whk_…`, `mbx_…`, `evt_…`), never raw
+ * uuids.
  *
  * This module holds severity, domain and serialisation; the types (event-types.ts), field coercion
  * (event-fields.ts) and the per-type pickers (event-builders.ts) are re-exported from here.
@@ -36,6 +37,7 @@ export function eventSeverity(event: AlertEvent): Severity {
     case 'check.untestable':
       return 'medium';
     case 'endpoint.disabled':
+    case 'report_mailbox.failing':
       return 'high';
     case 'dmarc.unknown_source':
     case 'tls_rpt.failures':

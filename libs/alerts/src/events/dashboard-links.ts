@@ -1,7 +1,7 @@
 /**
  * Links from an alert back to the dashboard. The base is the operator's public URL of the web app
  * (e.g. `https://app.mailwarden.example`); the paths below are the dashboard's routes for a
- * domain, a finding and a webhook endpoint.
+ * domain, a finding, a webhook endpoint and a report mailbox.
  */
 import type { AlertEvent } from './alert-events.ts';
 
@@ -27,6 +27,10 @@ export function dashboardUrlFor(event: AlertEvent, baseUrl: string | undefined):
     case 'webhook.test':
     case 'endpoint.disabled':
       path = `/settings/webhooks/${event.data.endpoint.id}`;
+      break;
+    case 'report_mailbox.failing':
+    case 'report_mailbox.recovered':
+      path = `/settings/report-mailboxes/${event.data.mailbox.id}`;
       break;
     default:
       path = `/domains/${event.data.domain.id}`;

@@ -31,9 +31,11 @@ import {
   isAlertEventType,
   MAX_EVIDENCE_BYTES,
   MAX_REPORT_DETAILS_BYTES,
+  type MailboxErrorRef,
   type PostureEventData,
   type PostureSnapshot,
   type ReportEventData,
+  type ReportMailboxRef,
   type ReportRef,
 } from './event-types.ts';
 
@@ -49,6 +51,26 @@ function pickEndpoint(value: unknown): EndpointRef {
   // Re-derive the display form: a caller that passes the full target by mistake still leaks nothing.
   const target = typeof e.displayTarget === 'string' ? displayTarget(e.displayTarget) : '';
   return { id: publicId('whk', e.id), displayTarget: target, format };
+}
+
+/** The mailbox's connection settings as the tenant entered them; never its password. */
+function pickMailbox(value: unknown): ReportMailboxRef {
+  const m = loose(value);
+  const port = intOrNull(m.port);
+  return {
+    id: publicId('mbx', m.id),
+    host: text(m.host, 253),
+    port: port !== null && port >= 1 && port <= 65_535 ? port : 0,
+    username: text(m.username, 320),
+    folder: text(m.folder, 200),
+  };
+}
+
+function pickMailboxError(value: unknown): MailboxErrorRef | null {
+  if (value === null || value === undefined) return null;
+  const e = loose(value);
+  const code = text(e.code, 100);
+  return code ? { code, detail: textOrNull(e.detail, 500) } : null;
 }
 
 function pickFinding(value: unknown): FindingPayload {
@@ -157,6 +179,24 @@ const pickers: { [K in AlertEventType]: (value: unknown) => EventDataMap[K] } = 
   },
   'dmarc.unknown_source': reportPicker,
   'tls_rpt.failures': reportPicker,
+  'report_mailbox.failing': (value) => {
+    const d = loose(value);
+    return {
+      mailbox: pickMailbox(d.mailbox),
+      lastError: pickMailboxError(d.lastError) ?? { code: 'imap.unknown', detail: null },
+      consecutiveFailures: intOrNull(d.consecutiveFailures) ?? 0,
+      lastSuccessAt: isoOrNull(d.lastSuccessAt),
+    };
+  },
+  'report_mailbox.recovered': (value) => {
+    const d = loose(value);
+    return {
+      mailbox: pickMailbox(d.mailbox),
+      lastError: pickMailboxError(d.lastError),
+      consecutiveFailures: intOrNull(d.consecutiveFailures) ?? 0,
+      failingSince: isoOrNull(d.failingSince),
+    };
+  },
 };
 
 /**

@@ -23,11 +23,23 @@ export const systemEventTypes = ['webhook.test', 'endpoint.disabled'] as const;
  */
 export const reportEventTypes = ['dmarc.unknown_source', 'tls_rpt.failures'] as const;
 
-export const alertEventTypes = [...monitoringEventTypes, ...systemEventTypes, ...reportEventTypes] as const;
+/**
+ * Events about the tenant's report intake: an IMAP report mailbox that stopped being read, and read
+ * again (docs/reports.md "IMAP intake"). Tenant-level like `endpoint.disabled`: no domain.
+ */
+export const intakeEventTypes = ['report_mailbox.failing', 'report_mailbox.recovered'] as const;
+
+export const alertEventTypes = [
+  ...monitoringEventTypes,
+  ...systemEventTypes,
+  ...reportEventTypes,
+  ...intakeEventTypes,
+] as const;
 
 export type MonitoringEventType = (typeof monitoringEventTypes)[number];
 export type SystemEventType = (typeof systemEventTypes)[number];
 export type ReportEventType = (typeof reportEventTypes)[number];
+export type IntakeEventType = (typeof intakeEventTypes)[number];
 export type AlertEventType = (typeof alertEventTypes)[number];
 
 export type EndpointFormat = 'standard' | 'slack' | 'email';
@@ -125,6 +137,42 @@ export interface EndpointDisabledData {
   lastError: string | null;
 }
 
+export interface ReportMailboxRef {
+  /** `mbx_…` */
+  id: string;
+  host: string;
+  port: number;
+  username: string;
+  folder: string;
+}
+
+export interface MailboxErrorRef {
+  /** A stable `imap.*` code (docs/reports.md "IMAP intake"). */
+  code: string;
+  /** The server's answer or what went wrong, control characters removed. */
+  detail: string | null;
+}
+
+export interface ReportMailboxFailingData {
+  mailbox: ReportMailboxRef;
+  /** The error of the poll that made the streak reach 5. */
+  lastError: MailboxErrorRef;
+  /** Failed polls in a row (5 when raised). */
+  consecutiveFailures: number;
+  /** The last successful poll; null when none ever succeeded. */
+  lastSuccessAt: string | null;
+}
+
+export interface ReportMailboxRecoveredData {
+  mailbox: ReportMailboxRef;
+  /** What the polls before this success failed with; null when a settings change had cleared it. */
+  lastError: MailboxErrorRef | null;
+  /** Failed polls in a row before this success; a changed setting restarts the count from 0. */
+  consecutiveFailures: number;
+  /** When `report_mailbox.failing` was raised. */
+  failingSince: string | null;
+}
+
 export interface ReportRef {
   /** The reporting organisation (`org_name` of DMARC, `organization-name` of TLS-RPT). */
   reporter: string | null;
@@ -154,6 +202,8 @@ export interface EventDataMap {
   'endpoint.disabled': EndpointDisabledData;
   'dmarc.unknown_source': ReportEventData;
   'tls_rpt.failures': ReportEventData;
+  'report_mailbox.failing': ReportMailboxFailingData;
+  'report_mailbox.recovered': ReportMailboxRecoveredData;
 }
 
 export interface AlertEventOf<T extends AlertEventType> {
@@ -206,13 +256,17 @@ export type AlertEventInput<T extends AlertEventType> = T extends 'finding.opene
         ? Omit<CheckUntestableData, 'since'> & { since: Date | string }
         : T extends 'endpoint.disabled'
           ? Omit<EndpointDisabledData, 'failingSince'> & { failingSince: Date | string | null }
-          : T extends ReportEventType
-            ? Omit<ReportEventData, 'report'> & {
-                report: {
-                  reporter: string | null;
-                  reportId: string | null;
-                  periodStart: Date | string | null;
-                  periodEnd: Date | string | null;
-                } | null;
-              }
-            : EventDataMap[T];
+          : T extends 'report_mailbox.failing'
+            ? Omit<ReportMailboxFailingData, 'lastSuccessAt'> & { lastSuccessAt: Date | string | null }
+            : T extends 'report_mailbox.recovered'
+              ? Omit<ReportMailboxRecoveredData, 'failingSince'> & { failingSince: Date | string | null }
+              : T extends ReportEventType
+                ? Omit<ReportEventData, 'report'> & {
+                    report: {
+                      reporter: string | null;
+                      reportId: string | null;
+                      periodStart: Date | string | null;
+                      periodEnd: Date | string | null;
+                    } | null;
+                  }
+                : EventDataMap[T];

@@ -11,6 +11,7 @@ import {
   eventDomain,
   eventSeverity,
   type PostureSnapshot,
+  type ReportMailboxRef,
 } from './alert-events.ts';
 
 export interface EventFact {
@@ -66,6 +67,28 @@ const REPORT_LABEL: Partial<Record<AlertEventType, string>> = {
 const UNTESTABLE_TEXT =
   'Two runs in a row could not reach a verdict (a timeout, SERVFAIL or a refused connection). ' +
   'Nothing is known to be wrong, but nothing is being checked either until it answers again.';
+
+/** What to do about a failing mailbox, by its `imap.*` code; the generic advice otherwise. */
+const MAILBOX_FIX: Readonly<Record<string, string>> = {
+  'imap.auth_failed': 'Set the current user name and password of the mailbox.',
+  'imap.secret_unreadable': 'Set the password again: it was sealed with an encryption key that is gone.',
+  'imap.host_refused':
+    'Use a host name that resolves to public addresses only (or ask the operator to allow the range).',
+  'imap.tls_failed':
+    'Check that the server presents a valid certificate for the host name, and the port and security mode.',
+  'imap.starttls_unavailable':
+    'Use `security: tls` on the implicit-TLS port (993), or enable STARTTLS on the server.',
+  'imap.folder_missing': 'Create the folder, or set the folder the reports arrive in.',
+};
+const MAILBOX_FIX_GENERIC =
+  'Fix what the error names (host, port, security, user name, password or folder); a changed setting is polled within a minute.';
+
+const mailboxName = (m: ReportMailboxRef) => `${m.username} on ${m.host}`;
+const mailboxFacts = (m: ReportMailboxRef): EventFact[] => [
+  { label: 'Server', value: `${m.host}:${m.port}` },
+  { label: 'User', value: m.username },
+  { label: 'Folder', value: m.folder },
+];
 
 const grade = (p: PostureSnapshot) => p.grade ?? 'unknown';
 const score = (p: PostureSnapshot) => (p.score === null ? 'unknown' : String(p.score));
@@ -185,6 +208,41 @@ export function viewEvent(event: AlertEvent): EventView {
             ? 'The receiver answered 410 Gone, so no more events are sent to it.'
             : 'Every delivery to this endpoint failed for 5 days, so no more events are sent to it.',
           'Fix the receiver, then enable the endpoint again; missed deliveries can be redelivered.',
+        ],
+      };
+    }
+    case 'report_mailbox.failing': {
+      const d = event.data;
+      return {
+        ...base,
+        headline: `Report mailbox failing: ${mailboxName(d.mailbox)}`,
+        icon: ':mailbox_with_no_mail:',
+        facts: [
+          ...mailboxFacts(d.mailbox),
+          { label: 'Error', value: d.lastError.code, code: true },
+          { label: 'Failed polls in a row', value: String(d.consecutiveFailures) },
+          { label: 'Last success', value: d.lastSuccessAt ?? 'never' },
+        ],
+        paragraphs: [
+          `${d.consecutiveFailures} polls in a row failed, so the report mail in ${d.mailbox.folder} is not being read. Mailwarden keeps trying, less often after each failure (at most every 6 hours).`,
+          ...(d.lastError.detail ? [d.lastError.detail] : []),
+        ],
+        remediation: MAILBOX_FIX[d.lastError.code] ?? MAILBOX_FIX_GENERIC,
+      };
+    }
+    case 'report_mailbox.recovered': {
+      const d = event.data;
+      return {
+        ...base,
+        headline: `Report mailbox recovered: ${mailboxName(d.mailbox)}`,
+        icon: ':white_check_mark:',
+        facts: [
+          ...mailboxFacts(d.mailbox),
+          ...(d.failingSince ? [{ label: 'Failing since', value: d.failingSince }] : []),
+          ...(d.lastError ? [{ label: 'Last error', value: d.lastError.code, code: true }] : []),
+        ],
+        paragraphs: [
+          `A poll succeeded again: the report mail in ${d.mailbox.folder} is read again, including what arrived while it failed.`,
         ],
       };
     }

@@ -246,6 +246,26 @@ describe('formatSlackMessage', () => {
         { domain, severity: 'high', summary: '12 failed', report: null, details: {} },
         at,
       ),
+      createAlertEvent(
+        'report_mailbox.failing',
+        {
+          mailbox: { id: uuidv7(), host: 'imap.example.com', port: 993, username: 'rua', folder: 'INBOX' },
+          lastError: { code: 'imap.auth_failed', detail: `<${'d'.repeat(10_000)}>` },
+          consecutiveFailures: 5,
+          lastSuccessAt: at,
+        },
+        at,
+      ),
+      createAlertEvent(
+        'report_mailbox.recovered',
+        {
+          mailbox: { id: uuidv7(), host: 'imap.example.com', port: 993, username: 'rua', folder: 'INBOX' },
+          lastError: null,
+          consecutiveFailures: 0,
+          failingSince: at,
+        },
+        at,
+      ),
     ];
     for (const event of events) {
       const message = formatSlackMessage(event, { dashboardBaseUrl: BASE });

@@ -160,6 +160,8 @@ export const eventTypes = [
   'endpoint.disabled',
   'dmarc.unknown_source',
   'tls_rpt.failures',
+  'report_mailbox.failing',
+  'report_mailbox.recovered',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 

@@ -48,6 +48,12 @@ export const reportMailboxes = pgTable(
     lastErrorCode: text('last_error_code'),
     lastErrorDetail: text('last_error_detail'),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /**
+     * When `report_mailbox.failing` was raised (the streak reached 5); null again once a poll
+     * succeeds, which raises `report_mailbox.recovered`. Kept apart from the streak because a
+     * changed setting clears the streak, and the fix must still close the alert.
+     */
+    failingReportedAt: timestamp('failing_reported_at', { withTimezone: true }),
     /** Messages stored by the last successful poll, and those left behind for being too large. */
     lastStoredCount: integer('last_stored_count').notNull().default(0),
     lastSkippedCount: integer('last_skipped_count').notNull().default(0),

@@ -158,6 +158,13 @@ async function rawReports(tenantId: string) {
   );
 }
 
+/** The tenant's outbox, oldest first. */
+async function events(tenantId: string) {
+  return withTenant(db, tenantId, (tx) =>
+    tx.select().from(schema.monitoringEvents).orderBy(schema.monitoringEvents.id),
+  );
+}
+
 /** Flags of every message in a folder, read over IMAP as a mail client would. */
 async function flagsIn(user: { name: string; password: string }, folder: string): Promise<string[][]> {
   const client = new ImapFlow({
@@ -279,6 +286,10 @@ describe('IMAP report intake', () => {
     expect(dovecot.count(user.name)).toBe(0);
     expect(dovecot.count(user.name, 'Mailwarden/Processed')).toBe(1);
     expect(await mailbox(tenantId)).toMatchObject({ lastErrorCode: null, consecutiveFailures: 0 });
+    // One failure is no alert, and the success after it recovers nothing.
+    expect(failed.eventIds).toEqual([]);
+    expect(retried.eventIds).toEqual([]);
+    expect(await events(tenantId)).toEqual([]);
   });
 
   it('should record a wrong password as imap.auth_failed with a growing backoff, then failing', async () => {
@@ -301,6 +312,111 @@ describe('IMAP report intake', () => {
     expect(lines.some((l) => l.includes('imap.auth_failed'))).toBe(true);
     expect(lines.some((l) => l.includes('report mailbox failing'))).toBe(true);
     expect(lines.join('\n')).not.toContain('not-the-password');
+  });
+
+  it('should raise report_mailbox.failing once at the 5th failure in a row and .recovered after the fix', async () => {
+    const { tenantId, user, mailboxId, service, view } = await setup({ folder: 'INBOX' });
+    await service.update(tenantId, view.id, { password: 'not-the-password' });
+    const p = poller();
+    const mailboxRef = {
+      id: mailboxId,
+      host: '127.0.0.1',
+      port: dovecot.imapsPort,
+      username: user.name,
+      folder: 'INBOX',
+    };
+    for (let i = 1; i <= 4; i++) {
+      const result = await p.poll(tenantId, mailboxId, log);
+      expect(result).toMatchObject({ state: 'failed', eventIds: [] });
+    }
+    expect(await events(tenantId)).toEqual([]);
+
+    // The 5th: one event, committed with the mailbox row (the same occurred/polled time).
+    const fifth = await p.poll(tenantId, mailboxId, log);
+    expect(fifth.eventIds).toHaveLength(1);
+    const [failing, ...none] = await events(tenantId);
+    expect(none).toEqual([]);
+    expect(failing).toMatchObject({
+      id: fifth.eventIds[0],
+      tenantId,
+      domainId: null,
+      type: 'report_mailbox.failing',
+      severity: 'high',
+      suppressed: null,
+      dispatchedAt: null,
+      payload: {
+        mailbox: mailboxRef,
+        lastError: { code: 'imap.auth_failed', detail: expect.any(String) },
+        consecutiveFailures: 5,
+        lastSuccessAt: null,
+      },
+    });
+    expect(JSON.stringify(failing!.payload)).not.toMatch(/not-the-password|secret-|passwordCiphertext/);
+    const row = await mailbox(tenantId);
+    expect(row.failingReportedAt).toEqual(failing!.occurredAt);
+    expect(row.lastPolledAt).toEqual(failing!.occurredAt);
+
+    // The 6th failure raises nothing more.
+    const sixth = await p.poll(tenantId, mailboxId, log);
+    expect(sixth).toMatchObject({ state: 'failed', eventIds: [] });
+    expect(await mailbox(tenantId)).toMatchObject({ consecutiveFailures: 6 });
+
+    // Another wrong password clears the streak; five more failures are the same failing spell.
+    await service.update(tenantId, view.id, { password: 'still-not-the-password' });
+    for (let i = 1; i <= 5; i++)
+      expect(await p.poll(tenantId, mailboxId, log)).toMatchObject({ state: 'failed', eventIds: [] });
+    expect(await events(tenantId)).toHaveLength(1);
+
+    // The fix clears the streak too (a settings change), and the first success closes the alert.
+    await service.update(tenantId, view.id, { password: user.password });
+    expect(await mailbox(tenantId)).toMatchObject({ consecutiveFailures: 0 });
+    const fixed = await p.poll(tenantId, mailboxId, log);
+    expect(fixed).toMatchObject({ state: 'polled', stored: 0 });
+    expect(fixed.eventIds).toHaveLength(1);
+    const all = await events(tenantId);
+    expect(all.map((e) => e.type)).toEqual(['report_mailbox.failing', 'report_mailbox.recovered']);
+    expect(all[1]).toMatchObject({
+      id: fixed.eventIds[0],
+      domainId: null,
+      severity: 'info',
+      suppressed: null,
+      payload: {
+        mailbox: mailboxRef,
+        lastError: { code: 'imap.auth_failed' },
+        consecutiveFailures: 0,
+        failingSince: failing!.occurredAt.toISOString(),
+      },
+    });
+    expect(await mailbox(tenantId)).toMatchObject({ failingReportedAt: null, lastErrorCode: null });
+
+    // Healthy polls after it raise nothing; a new spell would alert again.
+    expect(await p.poll(tenantId, mailboxId, log)).toMatchObject({ state: 'polled', eventIds: [] });
+    expect(await events(tenantId)).toHaveLength(2);
+  });
+
+  it('should raise report_mailbox.recovered when the server comes back without a settings change', async () => {
+    // The server is down for 5 polls (a closed port), then answers again. The port is put back
+    // with SQL, not through the service, so the streak is not cleared: the outage ends by itself.
+    const closedPort = await freePort();
+    const { tenantId, mailboxId } = await setup({ port: closedPort });
+    const p = poller();
+    for (let i = 1; i <= 5; i++) await p.poll(tenantId, mailboxId, log);
+    expect((await events(tenantId)).map((e) => [e.type, e.payload.consecutiveFailures])).toEqual([
+      ['report_mailbox.failing', 5],
+    ]);
+    await withTenant(db, tenantId, (tx) =>
+      tx
+        .update(schema.reportMailboxes)
+        .set({ port: dovecot.imapsPort })
+        .where(eq(schema.reportMailboxes.id, mailboxId)),
+    );
+    const back = await p.poll(tenantId, mailboxId, log);
+    expect(back).toMatchObject({ state: 'polled' });
+    const recovered = (await events(tenantId)).at(-1);
+    expect(recovered).toMatchObject({
+      type: 'report_mailbox.recovered',
+      payload: { consecutiveFailures: 5, lastError: { code: 'imap.connect_refused' } },
+    });
   });
 
   it('should refuse a certificate it does not trust, over implicit TLS and STARTTLS', async () => {

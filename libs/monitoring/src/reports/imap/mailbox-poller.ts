@@ -16,10 +16,15 @@
  * A poll never throws for what the server or the network did: the failure is recorded on the
  * mailbox as a stable `imap.*` code with a backoff. Only a database failure is thrown, so the job
  * is retried.
+ *
+ * Alerts: the failed poll that makes the streak reach `failingAfterConsecutiveFailures` writes
+ * `report_mailbox.failing` to the outbox, and the first successful poll after it writes
+ * `report_mailbox.recovered`, each in the transaction that records the poll on the mailbox. The
+ * caller enqueues their dispatch after commit (the outbox sweeper catches a lost enqueue).
  */
 import tls from 'node:tls';
-import type { Clock, Logger, Resolver, SecretBox } from '@mailwarden/core';
-import { type Database, type ReportMailboxRow, schema, withTenant } from '@mailwarden/db';
+import { type Clock, type Logger, type Resolver, type SecretBox, uuidv7 } from '@mailwarden/core';
+import { type Database, type EventType, type ReportMailboxRow, schema, withTenant } from '@mailwarden/db';
 import { type AllowList, resolveAndVet, type VettedAddress } from '@mailwarden/net';
 import { and, eq, isNull, lte, or } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
@@ -78,6 +83,11 @@ export interface MailboxPollResult {
   /** More messages wait than one poll takes: the next poll is due at once. */
   more: boolean;
   error?: MailboxError;
+  /**
+   * Outbox events this poll committed (`report_mailbox.failing` or `.recovered`, uuids): the caller
+   * enqueues their dispatch now that the transaction is committed.
+   */
+  eventIds: string[];
 }
 
 /** The wait before the next poll after `failures` failures in a row. */
@@ -126,7 +136,57 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     return row;
   }
 
-  async function record(row: ReportMailboxRow, outcome: SessionOutcome): Promise<number> {
+  /**
+   * The alert a poll's outcome raises, if any. `failing` once per failing spell: when the streak
+   * reaches the threshold and none is open (`failing_reported_at`, so the 6th failure adds
+   * nothing, and neither does a streak restarted by a settings change while still failing).
+   * `recovered` on the first success while one is open, even when a settings change (the usual
+   * fix) cleared the streak in between.
+   */
+  function alertFor(
+    row: ReportMailboxRow,
+    outcome: SessionOutcome,
+    failures: number,
+  ): { type: EventType; severity: 'high' | 'info'; payload: Record<string, unknown> } | undefined {
+    // The connection settings as the tenant entered them; never the password.
+    const mailbox = {
+      id: row.id,
+      host: row.host,
+      port: row.port,
+      username: row.username,
+      folder: row.folder,
+    };
+    if (outcome.error) {
+      if (failures < failingAfterConsecutiveFailures || row.failingReportedAt) return undefined;
+      return {
+        type: 'report_mailbox.failing',
+        severity: 'high',
+        payload: {
+          mailbox,
+          lastError: { code: outcome.error.code, detail: outcome.error.detail },
+          consecutiveFailures: failures,
+          lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
+        },
+      };
+    }
+    if (!row.failingReportedAt) return undefined;
+    return {
+      type: 'report_mailbox.recovered',
+      severity: 'info',
+      payload: {
+        mailbox,
+        lastError: row.lastErrorCode ? { code: row.lastErrorCode, detail: row.lastErrorDetail } : null,
+        consecutiveFailures: row.consecutiveFailures,
+        failingSince: row.failingReportedAt.toISOString(),
+      },
+    };
+  }
+
+  /** The poll's outcome on the mailbox, and its alert in the same transaction (the outbox rule). */
+  async function record(
+    row: ReportMailboxRow,
+    outcome: SessionOutcome,
+  ): Promise<{ failures: number; eventIds: string[] }> {
     const now = clock.now();
     const failures = outcome.error ? row.consecutiveFailures + 1 : 0;
     const waitSeconds = outcome.error
@@ -134,8 +194,10 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
       : outcome.more
         ? 0
         : options.pollIntervalSeconds;
-    await withTenant(db, row.tenantId, (tx) =>
-      tx
+    const alert = alertFor(row, outcome, failures);
+    const eventIds: string[] = [];
+    await withTenant(db, row.tenantId, async (tx) => {
+      await tx
         .update(reportMailboxes)
         .set({
           leaseUntil: null,
@@ -147,10 +209,25 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
           ...(outcome.error
             ? { lastErrorCode: outcome.error.code, lastErrorDetail: outcome.error.detail }
             : { lastSuccessAt: now, lastErrorCode: null, lastErrorDetail: null }),
+          ...(alert ? { failingReportedAt: outcome.error ? now : null } : {}),
         })
-        .where(eq(reportMailboxes.id, row.id)),
-    );
-    return failures;
+        .where(eq(reportMailboxes.id, row.id));
+      if (!alert) return;
+      // A tenant-level event like `endpoint.disabled`: no domain, and no domain's maintenance
+      // window or threshold applies; it reaches the endpoints subscribed to its type.
+      const id = uuidv7(now.getTime());
+      await tx.insert(schema.monitoringEvents).values({
+        id,
+        tenantId: row.tenantId,
+        domainId: null,
+        type: alert.type,
+        severity: alert.severity,
+        payload: alert.payload,
+        occurredAt: now,
+      });
+      eventIds.push(id);
+    });
+    return { failures, eventIds };
   }
 
   function newClient(
@@ -380,7 +457,8 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
      */
     async poll(tenantId: string, mailboxId: string, log: Logger): Promise<MailboxPollResult> {
       const row = await claim(tenantId, mailboxId);
-      if (!row) return { state: 'skipped', stored: 0, duplicates: 0, skippedTooLarge: 0, more: false };
+      if (!row)
+        return { state: 'skipped', stored: 0, duplicates: 0, skippedTooLarge: 0, more: false, eventIds: [] };
       const mailboxLog = log.child({ tenantId, mailboxId, host: row.host, port: row.port });
       let outcome: SessionOutcome;
       try {
@@ -408,7 +486,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
         ).catch(() => {});
         throw err;
       }
-      const failures = await record(row, outcome);
+      const { failures, eventIds } = await record(row, outcome);
       const summary = {
         stored: outcome.stored,
         duplicates: outcome.duplicates,
@@ -417,12 +495,14 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
       };
       if (outcome.error) {
         const fields = { ...summary, code: outcome.error.code, detail: outcome.error.detail, failures };
-        if (failures === failingAfterConsecutiveFailures) mailboxLog.error(fields, 'report mailbox failing');
+        if (eventIds.length > 0 || failures === failingAfterConsecutiveFailures)
+          mailboxLog.error(fields, 'report mailbox failing');
         else mailboxLog.warn(fields, 'report mailbox poll failed');
-        return { state: 'failed', ...summary, error: outcome.error };
+        return { state: 'failed', ...summary, error: outcome.error, eventIds };
       }
-      mailboxLog.info(summary, 'report mailbox polled');
-      return { state: 'polled', ...summary };
+      if (eventIds.length > 0) mailboxLog.info(summary, 'report mailbox recovered');
+      else mailboxLog.info(summary, 'report mailbox polled');
+      return { state: 'polled', ...summary, eventIds };
     },
   };
 }
