@@ -1,12 +1,15 @@
 /**
  * IMAP report mailboxes over REST: create (password write-only, stored sealed), list, show,
  * change, poll now (queued for the worker, rate limited), delete; SSRF refusal of the host at save
- * time; admins only for writes; audit entries; another tenant sees a 404 for every id.
+ * time; admins only for writes; audit entries; another tenant sees a 404 for every id. OAuth 2.0
+ * mailboxes: the client secret and refresh token are write-only too, sealed, and in no response,
+ * export or audit entry; the token endpoint is https only and vetted like the host.
  */
 import { decodeId } from '@mailwarden/core';
 import { schema, withTenant } from '@mailwarden/db';
 import { queueNames } from '@mailwarden/queue';
 import { Queue } from 'bullmq';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
@@ -28,6 +31,7 @@ beforeAll(async () => {
   bed = await startMonitoringTestbed({ PROBE_ALLOW_CIDRS: '127.0.0.0/8' });
   bed.dns.setRecords('imap.mailboxes.test', 'A', ['127.0.0.5']);
   bed.dns.setRecords('internal.mailboxes.test', 'A', ['10.20.30.40']);
+  bed.dns.setRecords('login.mailboxes.test', 'A', ['127.0.0.6']);
   owner = await signUp(bed.t);
 });
 afterAll(() => bed.close());
@@ -247,6 +251,102 @@ describe('report mailboxes', () => {
       nextPollAt: null,
     });
     await call('DELETE', `/v1/reports/mailboxes/${id}`);
+  });
+
+  it('should take OAuth 2.0 settings with write-only secrets, sealed, in no response, export or audit', async () => {
+    const clientSecret = 'oauth-Client-Secret-8472';
+    const refreshToken = 'oauth-Refresh-Token-0.AXEA-1234567890';
+    const oauth = {
+      auth: 'oauth2',
+      password: undefined,
+      tokenUrl: 'https://login.mailboxes.test/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      clientId: '00000000-aaaa-bbbb-cccc-000000000001',
+      clientSecret,
+      refreshToken,
+      scope: 'https://outlook.office365.com/IMAP.AccessAsUser.All offline_access',
+    };
+    const created = await create(oauth);
+    expect(created.statusCode, created.body).toBe(201);
+    const mailbox = created.json();
+    expect(mailbox).toMatchObject({
+      auth: 'oauth2',
+      hasPassword: false,
+      tokenUrl: oauth.tokenUrl,
+      clientId: oauth.clientId,
+      scope: oauth.scope,
+      hasClientSecret: true,
+      hasRefreshToken: true,
+    });
+    const secrets = [clientSecret, refreshToken];
+    const tenantId = decodeId('ten', owner.tenantId)!;
+    const [row] = await withTenant(bed.t.container.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(schema.reportMailboxes)
+        .where(eq(schema.reportMailboxes.id, decodeId('mbx', mailbox.id)!)),
+    );
+    expect(row).toMatchObject({ auth: 'oauth2', passwordCiphertext: null });
+    expect(row!.oauthClientSecretCiphertext).toMatch(/^v1\./);
+    expect(row!.oauthRefreshTokenCiphertext).toMatch(/^v1\./);
+
+    const patched = await call('PATCH', `/v1/reports/mailboxes/${mailbox.id}`, {
+      refreshToken: 'oauth-Refresh-Token-rotated-by-hand',
+      clientSecret: null,
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ hasClientSecret: false, hasRefreshToken: true });
+    secrets.push('oauth-Refresh-Token-rotated-by-hand');
+
+    const bodies = [
+      created.body,
+      patched.body,
+      (await call('GET', '/v1/reports/mailboxes')).body,
+      (await call('GET', `/v1/reports/mailboxes/${mailbox.id}`)).body,
+    ];
+    const exported = await call('GET', '/v1/tenant/export');
+    expect(exported.json().reports.mailboxes).toContainEqual(
+      expect.objectContaining({
+        id: mailbox.id,
+        auth: 'oauth2',
+        oauthTokenUrl: oauth.tokenUrl,
+        hasPassword: false,
+        hasClientSecret: false,
+        hasRefreshToken: true,
+      }),
+    );
+    expect(exported.body).not.toMatch(/Ciphertext|_ciphertext/);
+    const audit = await call('GET', '/v1/audit-events?limit=20');
+    const updated = audit
+      .json()
+      .items.find((e: { action: string; target: { id: string } }) => e.action === 'report_mailbox.updated');
+    expect(updated.details).toEqual({ fields: ['refreshToken', 'clientSecret'] });
+    for (const body of [...bodies, exported.body, audit.body])
+      for (const secret of secrets) expect(body).not.toContain(secret);
+    const [resealed] = await withTenant(bed.t.container.db, tenantId, (tx) =>
+      tx.select().from(schema.reportMailboxes).where(eq(schema.reportMailboxes.id, row!.id)),
+    );
+    expect(resealed!.oauthClientSecretCiphertext).toBeNull();
+    for (const sealed of [row!.oauthRefreshTokenCiphertext!, resealed!.oauthRefreshTokenCiphertext!])
+      expect(exported.body + audit.body).not.toContain(sealed);
+
+    // https only, a vetted host, and each kind with its own fields.
+    for (const [payload, location] of [
+      [{ ...oauth, tokenUrl: 'http://login.mailboxes.test/token' }, 'body.tokenUrl'],
+      [{ ...oauth, tokenUrl: 'https://login.mailboxes.test/token#x' }, 'body.tokenUrl'],
+      [{ ...oauth, refreshToken: undefined }, 'body.refreshToken'],
+      [{ ...oauth, clientId: undefined }, 'body.clientId'],
+      [{ ...oauth, password }, 'body.password'],
+      [{ ...oauth, scope: 'a "b"' }, 'body.scope'],
+      [{ auth: undefined, clientId: 'c' }, 'body.clientId'],
+    ] as const) {
+      const res = await create(payload);
+      expectProblem(res, 400, 'validation_failed');
+      expect(res.json().errors[0].location).toBe(location);
+    }
+    const refused = await create({ ...oauth, tokenUrl: 'https://internal.mailboxes.test/token' });
+    expectProblem(refused, 400, 'mailbox_host_refused');
+    expect(refused.json().errors[0].location).toBe('body.tokenUrl');
+    await call('DELETE', `/v1/reports/mailboxes/${mailbox.id}`);
   });
 
   it('should cap the mailboxes of one tenant', async () => {

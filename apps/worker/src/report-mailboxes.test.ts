@@ -4,6 +4,8 @@
  * definer function and enqueues one poll job each (deterministic ids), the poll stores the mail and
  * enqueues its parse, the parse writes report rows, and the message ends up in the Processed folder.
  * A mailbox that starts failing, and recovers, alerts a signed webhook at once (enqueue after commit).
+ * An OAuth 2.0 mailbox gets its access token from a loopback HTTPS token endpoint through the
+ * worker's SSRF guard and CA settings, keeps it for the next poll, and stores a rotated refresh token.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { createWebhooksService } from '@mailwarden/alerts';
 import { createLogger, createSecretBox, systemClock, uuidv7 } from '@mailwarden/core';
 import { createDatabase, createPool, type Database, schema, withTenant } from '@mailwarden/db';
-import { createReportMailboxesService } from '@mailwarden/monitoring';
+import { createReportMailboxesService, mailboxRefreshTokenContext } from '@mailwarden/monitoring';
 import { createDnsClient, parseAllowList } from '@mailwarden/net';
 import {
   allQueueNames,
@@ -23,7 +25,13 @@ import {
 } from '@mailwarden/queue';
 import { corpusPath } from '@mailwarden/testing/corpus';
 import { createTestTenant } from '@mailwarden/testing/db';
-import { buildReportMail, startDovecot, type TestDovecot } from '@mailwarden/testing/dovecot';
+import {
+  buildReportMail,
+  startDovecot,
+  startOAuthProvider,
+  type TestDovecot,
+  type TestOAuthProvider,
+} from '@mailwarden/testing/dovecot';
 import { eq, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +43,7 @@ let pool: ReturnType<typeof createPool>;
 let db: Database;
 let worker: MailwardenWorker;
 let dovecot: TestDovecot;
+let provider: TestOAuthProvider;
 const prefix = uniquePrefix();
 const key = Buffer.alloc(32, 9);
 const user = { name: 'rua', password: 'worker-imap-password' };
@@ -71,7 +80,9 @@ beforeAll(async () => {
   receiverPort = (receiver.address() as AddressInfo).port;
   pool = createPool(postgresUrl, { max: 6 });
   db = createDatabase(pool);
-  dovecot = await startDovecot({ users: [user] });
+  // The token endpoint is an IP literal: the worker's DNS_SERVERS answer nothing.
+  provider = await startOAuthProvider({ host: '127.0.0.73' });
+  dovecot = await startDovecot({ users: [user], oauth2: { introspectionUrl: provider.introspectionUrl } });
   const caFile = join(dovecot.dir, 'test-ca.pem');
   writeFileSync(caFile, dovecot.ca.certPem);
   const config = loadWorkerConfig({
@@ -97,6 +108,7 @@ afterAll(async () => {
   for (const name of allQueueNames) await obliterate(connection, name, prefix);
   await connection.quit();
   await dovecot?.close();
+  await provider?.close();
   await pool?.end();
   await new Promise((r) => receiver?.close(r));
 });
@@ -278,5 +290,96 @@ describe('report mailboxes in the worker', () => {
       'report_mailbox.recovered',
     ]);
     resolver.close();
+  });
+});
+
+describe('OAuth 2.0 report mailboxes in the worker', () => {
+  it('should refresh through the guard, reuse the token on the next poll, and keep a rotated refresh token', async () => {
+    const tenant = await createTestTenant(db);
+    const allow = parseAllowList('127.0.0.0/8');
+    if (!allow.ok) throw new Error('allow list');
+    const resolver = createDnsClient({ servers: [{ host: '127.0.0.1', port: 9 }] });
+    const box = createSecretBox(key);
+    const service = createReportMailboxesService({
+      db,
+      clock: systemClock,
+      box,
+      vet: { resolver, allow: allow.allow },
+    });
+    const oauthUser = 'm365-rua';
+    const refreshToken = provider.grant(oauthUser);
+    const view = await service.create(tenant.id, {
+      host: '127.0.0.1',
+      port: dovecot.imapsPort,
+      security: 'tls',
+      username: oauthUser,
+      auth: 'oauth2',
+      tokenUrl: provider.tokenUrl,
+      clientId: provider.client.clientId,
+      clientSecret: provider.client.clientSecret!,
+      refreshToken,
+      scope: 'https://outlook.office365.com/IMAP.AccessAsUser.All offline_access',
+    });
+    const [row] = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.reportMailboxes));
+    const pollQueue = worker.producer.queue(queueNames.reportMailboxes);
+    const poll = async (name: string) => {
+      const jobId = `test-oauth-${name}-${uuidv7()}`;
+      await worker.producer.enqueue(
+        queueNames.reportMailboxes,
+        'poll-mailbox',
+        { tenantId: tenant.id, mailboxId: row!.id },
+        { jobId },
+      );
+      expect(await waitForJobState(pollQueue, jobId, ['completed', 'failed'], 15_000)).toBe('completed');
+      const job = await pollQueue.getJob(jobId);
+      // Jobs carry ids, never a secret: neither in the payload nor in what the poll returns.
+      const carried = JSON.stringify([job?.data, job?.returnvalue]);
+      for (const secret of [
+        provider.client.clientSecret!,
+        ...provider.liveRefreshTokens(),
+        ...provider.accessTokensIssued,
+        refreshToken,
+      ])
+        expect(carried).not.toContain(secret);
+      return job?.returnvalue;
+    };
+
+    provider.rotate = true;
+    try {
+      dovecot.deliver(
+        oauthUser,
+        await buildReportMail({
+          attachment: readFileSync(
+            corpusPath(
+              'dmarc-aggregate',
+              'samuelba-dmarc-report-visualizer',
+              'google.com!example.com!1701129600!1701215999.xml.gz',
+            ),
+          ),
+          filename: 'google.com!example.com!1701129600!1701215999.xml.gz',
+        }),
+      );
+      expect(await poll('first')).toMatchObject({ state: 'polled', stored: 1 });
+      expect(dovecot.count(oauthUser, 'Mailwarden/Processed')).toBe(1);
+      const first = provider.tokenRequests.filter((r) => r.form.refresh_token === refreshToken);
+      expect(first).toHaveLength(1);
+      // The worker's TLS_EXTRA_CA_FILE made the token endpoint's certificate trusted.
+      expect(first[0]).toMatchObject({ status: 200, contentType: 'application/x-www-form-urlencoded' });
+      const [after] = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.reportMailboxes));
+      const rotated = box
+        .open(after!.oauthRefreshTokenCiphertext!, mailboxRefreshTokenContext(row!.id))
+        .toString();
+      expect(rotated).not.toBe(refreshToken);
+      expect(provider.liveRefreshTokens()).toContain(rotated);
+
+      // The next poll logs in with the token the worker keeps: the endpoint is not asked again.
+      const requests = provider.tokenRequests.length;
+      expect(await poll('second')).toMatchObject({ state: 'polled', stored: 0 });
+      expect(provider.tokenRequests.length).toBe(requests);
+      expect(await service.get(tenant.id, view.id)).toMatchObject({ status: 'ok', lastError: null });
+    } finally {
+      provider.rotate = false;
+      resolver.close();
+    }
   });
 });

@@ -163,12 +163,24 @@ export function createTenantDataService(deps: { db: Database; now: () => Date })
             tls: take(tlsReports.map(({ tenantId: _, ...r }) => r)),
             tlsPolicies: take(tlsPolicies.map(({ tenantId: _, ...r }) => r)),
             failure: take(failureReports.map(({ tenantId: _, ...r }) => r)),
-            // The settings and the last poll; never the password, sealed or not.
-            mailboxes: mailboxes.map(({ tenantId: _, passwordCiphertext: __, leaseUntil: ___, ...m }) => ({
-              ...m,
-              id: encodeId('mbx', m.id),
-              hasPassword: true,
-            })),
+            // The settings and the last poll; never a secret (password, OAuth client secret,
+            // refresh token), sealed or not: only whether one is set.
+            mailboxes: mailboxes.map(
+              ({
+                tenantId: _,
+                passwordCiphertext,
+                oauthClientSecretCiphertext,
+                oauthRefreshTokenCiphertext,
+                leaseUntil: __,
+                ...m
+              }) => ({
+                ...m,
+                id: encodeId('mbx', m.id),
+                hasPassword: passwordCiphertext !== null,
+                hasClientSecret: oauthClientSecretCiphertext !== null,
+                hasRefreshToken: oauthRefreshTokenCiphertext !== null,
+              }),
+            ),
           },
         };
       });

@@ -2,8 +2,10 @@ import { type TSchema, Type } from 'typebox';
 
 /**
  * Schemas of the IMAP report mailbox routes (issue 6 §1c; docs/reports.md "IMAP intake"). They
- * mirror libs/monitoring's `ReportMailboxView`. The password is write-only: it appears in request
- * bodies and never in a response (`hasPassword` says one is set).
+ * mirror libs/monitoring's `ReportMailboxView`. The password, the OAuth client secret and the
+ * refresh token are write-only: they appear in request bodies and never in a response
+ * (`hasPassword`, `hasClientSecret`, `hasRefreshToken` say one is set). Which fields a login kind
+ * needs is checked by the service (a `validation_failed` naming the field).
  */
 const closed = { additionalProperties: false } as const;
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -31,7 +33,44 @@ const Username = Type.String({ minLength: 1, maxLength: 320, examples: ['dmarc-r
 const Password = Type.String({
   minLength: 1,
   maxLength: 1024,
-  description: 'Write-only: stored encrypted, never returned',
+  description: '`auth: password` (required there). Write-only: stored encrypted, never returned',
+});
+const Auth = Type.Union([Type.Literal('password'), Type.Literal('oauth2')], {
+  description:
+    '`password` (the default): LOGIN or SASL PLAIN with `password`. `oauth2`: SASL OAUTHBEARER (RFC 7628) or XOAUTH2 with an access token the worker gets from `tokenUrl` with `refreshToken` (RFC 6749 §6); needs `tokenUrl`, `clientId` and `refreshToken`. For Microsoft 365 and Google Workspace; see docs/reports.md "IMAP intake"',
+});
+const TokenUrl = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description:
+    "`auth: oauth2`: the provider's OAuth 2.0 token endpoint, https only; its host must resolve to public addresses only",
+  examples: [
+    'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+    'https://oauth2.googleapis.com/token',
+  ],
+});
+const ClientId = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: '`auth: oauth2`: the application (client) id registered with the provider',
+});
+const clientSecretText =
+  '`auth: oauth2`: the client secret; leave it out for a public client. Write-only: stored encrypted, never returned';
+const ClientSecret = Type.String({ minLength: 1, maxLength: 1024, description: clientSecretText });
+const RefreshToken = Type.String({
+  minLength: 1,
+  maxLength: 16_384,
+  description:
+    "`auth: oauth2`: a refresh token the mailbox's user granted the client (with offline access). Write-only: stored encrypted, never returned; replaced when the provider rotates it",
+});
+const scopeText = '`auth: oauth2`: space-separated scopes sent with each refresh; left out, none are sent';
+const Scope = Type.String({
+  maxLength: 1024,
+  description: scopeText,
+  examples: [
+    'https://outlook.office365.com/IMAP.AccessAsUser.All offline_access',
+    'https://mail.google.com/',
+  ],
 });
 const Folder = Type.String({
   minLength: 1,
@@ -52,7 +91,13 @@ export const ReportMailboxCreate = Type.Object(
     port: Type.Optional(Port),
     security: Security,
     username: Username,
-    password: Password,
+    auth: Type.Optional({ ...Auth, default: 'password' }),
+    password: Type.Optional(Password),
+    tokenUrl: Type.Optional(TokenUrl),
+    clientId: Type.Optional(ClientId),
+    clientSecret: Type.Optional(ClientSecret),
+    refreshToken: Type.Optional(RefreshToken),
+    scope: Type.Optional(Scope),
     folder: Type.Optional({ ...Folder, default: 'INBOX' }),
     afterStore: Type.Optional(AfterStore),
     moveTo: Type.Optional({ ...Folder, examples: ['Mailwarden/Processed'] }),
@@ -68,7 +113,17 @@ export const ReportMailboxPatch = Type.Object(
     port: Type.Optional(Port),
     security: Type.Optional(Security),
     username: Type.Optional(Username),
+    auth: Type.Optional(Auth),
     password: Type.Optional(Password),
+    tokenUrl: Type.Optional(TokenUrl),
+    clientId: Type.Optional(ClientId),
+    clientSecret: Type.Optional(
+      Type.Union([ClientSecret, Type.Null()], { description: `${clientSecretText}; null removes it` }),
+    ),
+    refreshToken: Type.Optional(RefreshToken),
+    scope: Type.Optional(
+      Type.Union([Scope, Type.Null()], { description: `${scopeText}; null removes them` }),
+    ),
     folder: Type.Optional(Folder),
     afterStore: Type.Optional(AfterStore),
     moveTo: Type.Optional(Folder),
@@ -85,7 +140,19 @@ export const ReportMailbox = Type.Object(
     port: Type.Integer(),
     security: Security,
     username: Type.String(),
-    hasPassword: Type.Boolean({ description: 'A password is set (it is never returned)' }),
+    auth: Auth,
+    hasPassword: Type.Boolean({ description: 'A password is set (`auth: password`; it is never returned)' }),
+    tokenUrl: Nullable(Type.String({ description: '`auth: oauth2`: the token endpoint; null otherwise' })),
+    clientId: Nullable(Type.String({ description: '`auth: oauth2`: the client id; null otherwise' })),
+    scope: Nullable(
+      Type.String({ description: '`auth: oauth2`: the scopes sent with each refresh, or null' }),
+    ),
+    hasClientSecret: Type.Boolean({
+      description: 'A client secret is set (`auth: oauth2`, not a public client; it is never returned)',
+    }),
+    hasRefreshToken: Type.Boolean({
+      description: 'A refresh token is set (`auth: oauth2`; it is never returned)',
+    }),
     folder: Type.String(),
     afterStore: AfterStore,
     moveTo: Type.String(),

@@ -18,6 +18,14 @@ export type MailboxSecurity = (typeof mailboxSecurityModes)[number];
 export const mailboxAfterStoreActions = ['move', 'flag'] as const;
 export type MailboxAfterStore = (typeof mailboxAfterStoreActions)[number];
 
+/**
+ * How the worker logs in: `password` (LOGIN or SASL PLAIN), or `oauth2`: SASL OAUTHBEARER
+ * (RFC 7628) or XOAUTH2 with an access token the worker gets from `oauth_token_url` with the
+ * refresh-token grant (RFC 6749 §6), as Microsoft 365 and Google Workspace want.
+ */
+export const mailboxAuthKinds = ['password', 'oauth2'] as const;
+export type MailboxAuthKind = (typeof mailboxAuthKinds)[number];
+
 export const reportMailboxes = pgTable(
   'report_mailboxes',
   {
@@ -30,8 +38,27 @@ export const reportMailboxes = pgTable(
     port: integer('port').notNull(),
     security: text('security', { enum: mailboxSecurityModes }).notNull(),
     username: text('username').notNull(),
-    /** SecretBox-sealed under the context `report-mailbox:<id>`; never returned by the API. */
-    passwordCiphertext: text('password_ciphertext').notNull(),
+    auth: text('auth', { enum: mailboxAuthKinds }).notNull().default('password'),
+    /**
+     * SecretBox-sealed under the context `report-mailbox:<id>`; never returned by the API. Only
+     * `password` mailboxes have one (`report_mailboxes_auth`).
+     */
+    passwordCiphertext: text('password_ciphertext'),
+    /** `oauth2`: the provider's token endpoint (https only; its host vetted like `host`). */
+    oauthTokenUrl: text('oauth_token_url'),
+    oauthClientId: text('oauth_client_id'),
+    /**
+     * Sealed under `report-mailbox:<id>:oauth-client-secret`; null for a public client
+     * (RFC 6749 §2.1). Never returned.
+     */
+    oauthClientSecretCiphertext: text('oauth_client_secret_ciphertext'),
+    /**
+     * Sealed under `report-mailbox:<id>:oauth-refresh-token`; replaced (in the poll's transaction)
+     * when the provider rotates it. Never returned. Access tokens are never stored.
+     */
+    oauthRefreshTokenCiphertext: text('oauth_refresh_token_ciphertext'),
+    /** Space-separated scopes sent with the refresh (RFC 6749 §3.3); null sends none. */
+    oauthScope: text('oauth_scope'),
     folder: text('folder').notNull().default('INBOX'),
     afterStore: text('after_store', { enum: mailboxAfterStoreActions }).notNull().default('move'),
     /** The folder stored messages are moved to (`move`), created when missing; `/` separates levels. */
@@ -64,6 +91,17 @@ export const reportMailboxes = pgTable(
     index('report_mailboxes_tenant_idx').on(t.tenantId, t.id),
     index('report_mailboxes_due_idx').on(t.nextPollAt).where(sql`${t.enabled}`),
     check('report_mailboxes_port', sql`${t.port} between 1 and 65535`),
+    // Each kind has what it logs in with, and no secret of the other kind lingers.
+    check(
+      'report_mailboxes_auth',
+      sql`(${t.auth} = 'password' and ${t.passwordCiphertext} is not null
+        and ${t.oauthTokenUrl} is null and ${t.oauthClientId} is null
+        and ${t.oauthClientSecretCiphertext} is null and ${t.oauthRefreshTokenCiphertext} is null
+        and ${t.oauthScope} is null)
+      or (${t.auth} = 'oauth2' and ${t.passwordCiphertext} is null
+        and ${t.oauthTokenUrl} like 'https://%' and ${t.oauthClientId} is not null
+        and ${t.oauthRefreshTokenCiphertext} is not null)`,
+    ),
     tenantIsolation(),
   ],
 ).enableRLS();

@@ -2,7 +2,8 @@
  * fetchHttps against loopback HTTPS fixtures with certificates from the test CA. Every server sits
  * on its own 127.0.0.x address; 127.0.0.0/8 is allowed explicitly, except where refusal is tested.
  */
-
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { startHttpsServer, type TestHttpsServer } from '@mailwarden/testing/https-server';
 import { createTestCa, issueCert, issueSelfSignedCert, type TestCa } from '@mailwarden/testing/tls';
 import { createZoneResolver } from '@mailwarden/testing/zone-resolver';
@@ -214,6 +215,56 @@ describe('fetchHttps', () => {
     // Control: an allowed fetch arrives as the very next connection.
     expect(await fetchHttps(url('good', '/policy.txt'), opts())).toMatchObject({ status: 'ok' });
     expect(server.connections()).toBe(before + 1);
+  });
+
+  it('POSTs a body with its type and length, and reads the answer (an OAuth token request)', async () => {
+    const cert = await issueCert(ca, { names: ['token.test', '127.0.0.36'] });
+    const seen: { method?: string; type?: string; length?: string; body: string }[] = [];
+    const echo = https.createServer({ cert: cert.chainPem, key: cert.keyPem }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        seen.push({
+          ...(req.method ? { method: req.method } : {}),
+          ...(req.headers['content-type'] ? { type: req.headers['content-type'] } : {}),
+          ...(req.headers['content-length'] ? { length: req.headers['content-length'] } : {}),
+          body,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ got: body }));
+      });
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.36', resolve));
+    try {
+      const port = (echo.address() as AddressInfo).port;
+      const form = 'grant_type=refresh_token&refresh_token=r%C3%A9';
+      const r = await fetchHttps(
+        `https://token.test:${port}/token`,
+        opts({
+          resolver: createZoneResolver({ 'token.test': { A: ['127.0.0.36'] } }),
+          method: 'POST',
+          body: form,
+          contentType: 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        }),
+      );
+      expect(r).toMatchObject({ status: 'ok', httpStatus: 200, contentType: 'application/json' });
+      expect(r.status === 'ok' && JSON.parse(r.body.toString('utf8'))).toEqual({ got: form });
+      expect(seen).toEqual([
+        {
+          method: 'POST',
+          type: 'application/x-www-form-urlencoded',
+          length: String(Buffer.byteLength(form)),
+          body: form,
+        },
+      ]);
+      // Without a body it stays a GET with none.
+      await fetchHttps(`https://127.0.0.36:${port}/`, opts({ ca: [ca.certPem] }));
+      expect(seen.at(-1)).toEqual({ method: 'GET', body: '' });
+    } finally {
+      echo.closeAllConnections();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
   });
 
   it('refuses bad URLs and reports DNS outcomes', async () => {

@@ -1,6 +1,7 @@
 /**
- * `fetchHttps`: one HTTPS GET through the SSRF guard, for MTA-STS policies (RFC 8461 §3.3), BIMI
- * assets and later webhooks.
+ * `fetchHttps`: one HTTPS GET (or a POST of a small body) through the SSRF guard, for MTA-STS
+ * policies (RFC 8461 §3.3), BIMI assets, and OAuth 2.0 token requests of the IMAP intake
+ * (RFC 6749 §6).
  *
  * - The connection comes from `connectGuarded`: vetted address, no second lookup, SNI and
  *   certificate name = the URL's host, Node's bundled roots plus extra CA PEMs.
@@ -33,6 +34,11 @@ export interface FetchHttpsOptions {
   userAgent?: string;
   accept?: string;
   signal?: AbortSignal;
+  /** Default GET. A POST sends `body` with `contentType` and a Content-Length. */
+  method?: 'GET' | 'POST';
+  body?: string | Buffer;
+  /** The Content-Type of `body`. */
+  contentType?: string;
 }
 
 export type FetchErrorReason =
@@ -168,9 +174,10 @@ function request(
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
 
+    const body = options.body === undefined ? undefined : Buffer.from(options.body);
     const req = http.request({
       createConnection: () => socket,
-      method: 'GET',
+      method: options.method ?? 'GET',
       path: `${u.pathname}${u.search}`,
       setHost: false,
       maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
@@ -181,6 +188,12 @@ function request(
         // Caps apply to what is on the wire; no decompression bombs.
         'accept-encoding': 'identity',
         connection: 'close',
+        ...(body !== undefined
+          ? {
+              'content-length': String(body.length),
+              ...(options.contentType ? { 'content-type': options.contentType } : {}),
+            }
+          : {}),
       },
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
@@ -228,6 +241,6 @@ function request(
         });
       });
     });
-    req.end();
+    req.end(body);
   });
 }

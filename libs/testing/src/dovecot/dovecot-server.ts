@@ -2,7 +2,10 @@
  * A private Dovecot IMAP server for tests (the report mailbox intake): its own configuration,
  * base_dir, state and Maildir in a temp directory, listening on loopback only, on free ports, with
  * implicit TLS (imaps) and STARTTLS (imap) and a certificate from the test CA. Plaintext login is
- * disabled, as on any server a tenant should use. Authentication is a passwd-file of test users.
+ * disabled, as on any server a tenant should use. Authentication is a passwd-file of test users;
+ * with `oauth2`, SASL OAUTHBEARER (RFC 7628) and XOAUTH2 are offered too, checked by Dovecot's
+ * `oauth2` passdb against an RFC 7662 introspection endpoint the test runs on loopback (see
+ * `startOAuthProvider`).
  *
  * Dovecot refuses to run its login processes and mail processes as root. Run as root (CI, the
  * sandbox), logins use the packaged `dovenull` user (or `nobody`), internal processes `dovecot`,
@@ -43,6 +46,16 @@ export interface DovecotOptions {
   certNames?: string[];
   /** The CA that signs the certificate. Default: the process-wide test CA. */
   ca?: TestCa;
+  /**
+   * Also accept OAuth 2.0 bearer tokens (AUTHENTICATE OAUTHBEARER and XOAUTH2): Dovecot POSTs
+   * `token=<bearer>` to this http:// loopback URL (RFC 7662 introspection) and lets the user in
+   * when the JSON answer has `"active": true` and `"username"` equal to the user name given.
+   */
+  oauth2?: {
+    introspectionUrl: string;
+    /** SASL mechanisms offered for tokens. Default both (clients prefer OAUTHBEARER). */
+    mechanisms?: ('oauthbearer' | 'xoauth2')[];
+  };
 }
 
 export interface TestDovecot {
@@ -144,8 +157,24 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-function config(o: { dir: string; host: string; imapPort: number; imapsPort: number; id: Identity }): string {
+function config(o: {
+  dir: string;
+  host: string;
+  imapPort: number;
+  imapsPort: number;
+  id: Identity;
+  oauth2: string | undefined;
+}): string {
   const { dir, id } = o;
+  // The oauth2 passdb answers only the OAuth mechanisms, the passwd-file only PLAIN and LOGIN.
+  const oauth2 = o.oauth2
+    ? `passdb {
+  driver = oauth2
+  mechanisms = ${o.oauth2}
+  args = ${dir}/dovecot-oauth2.conf.ext
+}
+`
+    : '';
   return `# Written by libs/testing dovecot-server.ts for one test process.
 instance_name = mailwarden-test-${randomBytes(4).toString('hex')}
 base_dir = ${dir}/run
@@ -167,14 +196,15 @@ ssl_cert = <${dir}/cert.pem
 ssl_key = <${dir}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login${o.oauth2 ? ` ${o.oauth2}` : ''}
 # Tests poll with wrong passwords on purpose; no penalty delay.
 auth_failure_delay = 0
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN ${dir}/passwd
 }
-userdb {
+${oauth2}userdb {
   driver = static
   args = uid=${id.mailUid} gid=${id.mailGid} home=${dir}/mail/%u
 }
@@ -242,12 +272,32 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<TestDo
   writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}::::::\n`).join(''), {
     mode: 0o600,
   });
-  // The auth process reads it as the internal user.
+  if (options.oauth2) {
+    // Every token is introspected (no tokeninfo step), and only an active one for this user passes.
+    writeFileSync(
+      join(dir, 'dovecot-oauth2.conf.ext'),
+      [
+        'introspection_mode = post',
+        `introspection_url = ${options.oauth2.introspectionUrl}`,
+        'force_introspection = yes',
+        'username_attribute = username',
+        'active_attribute = active',
+        'active_value = true',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+  }
+  // The auth process reads them as the internal user.
   if (process.getuid?.() === 0) {
     const internal = passwdEntry(id.internalUser);
-    if (internal) chownSync(join(dir, 'passwd'), internal.uid, internal.gid);
+    for (const file of ['passwd', ...(options.oauth2 ? ['dovecot-oauth2.conf.ext'] : [])])
+      if (internal) chownSync(join(dir, file), internal.uid, internal.gid);
   }
 
+  const oauth2Mechanisms = options.oauth2
+    ? (options.oauth2.mechanisms ?? ['oauthbearer', 'xoauth2']).join(' ')
+    : undefined;
   let child: ChildProcess | undefined;
   let imapPort = 0;
   let imapsPort = 0;
@@ -262,7 +312,10 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<TestDo
   for (let attempt = 0; attempt < 3 && !child; attempt++) {
     imapPort = await freePort(host);
     imapsPort = await freePort(host);
-    writeFileSync(join(dir, 'dovecot.conf'), config({ dir, host, imapPort, imapsPort, id }));
+    writeFileSync(
+      join(dir, 'dovecot.conf'),
+      config({ dir, host, imapPort, imapsPort, id, oauth2: oauth2Mechanisms }),
+    );
     const started = spawn(DOVECOT_BIN, ['-F', '-c', join(dir, 'dovecot.conf')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -1,2 +1,3 @@
 export * from './dovecot-server.ts';
+export * from './oauth-provider.ts';
 export * from './report-mail.ts';

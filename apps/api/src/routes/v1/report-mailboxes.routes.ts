@@ -22,8 +22,9 @@ export interface ReportMailboxesRoutesOptions {
 /**
  * IMAP mailboxes the worker reads report mail from (issue 6 §1c; docs/reports.md "IMAP intake").
  * Writes need an admin: a mailbox's credentials reach the tenant's mail, and Mailwarden moves or
- * flags its messages. The host is vetted by the SSRF guard when saved; the password is sealed and
- * never returned.
+ * flags its messages. The host (and an OAuth token endpoint's host) is vetted by the SSRF guard
+ * when saved; the password, the OAuth client secret and the refresh token are sealed and never
+ * returned, nor written to the audit log.
  */
 export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRoutesOptions> = async (
   app,
@@ -53,7 +54,7 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
         tags,
         summary: 'Read DMARC and TLS-RPT report mail from an IMAP mailbox (owner, admin)',
         description:
-          'The worker polls the folder, stores each message before it moves it (or flags it), and parses it like mailed or uploaded reports. The first poll is at the next minute; `GET /v1/reports/mailboxes/{id}` shows how it went. Example: `{"host":"imap.example.com","security":"tls","username":"dmarc@example.com","password":"…","afterStore":"move","moveTo":"Mailwarden/Processed"}`',
+          'The worker polls the folder, stores each message before it moves it (or flags it), and parses it like mailed or uploaded reports. The first poll is at the next minute; `GET /v1/reports/mailboxes/{id}` shows how it went. Example: `{"host":"imap.example.com","security":"tls","username":"dmarc@example.com","password":"…","afterStore":"move","moveTo":"Mailwarden/Processed"}`. Microsoft 365 with OAuth 2.0: `{"host":"outlook.office365.com","security":"tls","username":"dmarc@contoso.com","auth":"oauth2","tokenUrl":"https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token","clientId":"…","clientSecret":"…","refreshToken":"…","scope":"https://outlook.office365.com/IMAP.AccessAsUser.All offline_access"}`',
         body: ReportMailboxCreate,
         response: { 201: ReportMailbox, ...problemResponses(400, 401, 403) },
       },
@@ -62,10 +63,12 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
     async (request, reply) => {
       const principal = principalOf(request);
       const created = await reportMailboxes.create(principal.tenantId, request.body);
+      // Settings only: no password, client secret or refresh token.
       await audit(principal, requestMeta(request), 'report_mailbox.created', created.id, {
         host: created.host,
         port: created.port,
         username: created.username,
+        auth: created.auth,
       });
       return reply.code(201).header('location', `/v1/reports/mailboxes/${created.id}`).send(created);
     },
@@ -91,7 +94,7 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
       schema: {
         operationId: 'getReportMailbox',
         tags,
-        summary: 'One report mailbox (never its password)',
+        summary: 'One report mailbox (never its password, client secret or refresh token)',
         params: ReportMailboxIdParams,
         response: { 200: ReportMailbox, ...problemResponses(401, 403, 404) },
       },
@@ -107,7 +110,8 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
         operationId: 'updateReportMailbox',
         tags,
         summary: 'Change a report mailbox; new connection settings are tried at the next minute',
-        description: 'Fields left out stay as they are; a new `password` replaces the stored one.',
+        description:
+          "Fields left out stay as they are; a new `password`, `clientSecret` or `refreshToken` replaces the stored one. A new `auth` needs that kind's fields (`password`; or `tokenUrl`, `clientId`, `refreshToken`) and deletes the other kind's secrets.",
         params: ReportMailboxIdParams,
         body: ReportMailboxPatch,
         response: { 200: ReportMailbox, ...problemResponses(400, 401, 403, 404) },
@@ -117,7 +121,7 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
     async (request) => {
       const principal = principalOf(request);
       const updated = await reportMailboxes.update(principal.tenantId, request.params.id, request.body);
-      // The field names only: a new password is never written to the audit log.
+      // The field names only: a new password, client secret or refresh token is never audited.
       await audit(principal, requestMeta(request), 'report_mailbox.updated', updated.id, {
         fields: Object.keys(request.body),
       });

@@ -23,6 +23,32 @@ describe('classifyImapError', () => {
     ).toBe('imap.server_unavailable');
   });
 
+  it('should add the OAuth status a server gave a refused bearer, and nothing else of its JSON', () => {
+    const refused = (oauthError: unknown) =>
+      classifyImapError(
+        failure({
+          authenticationFailed: true,
+          serverResponseCode: 'AUTHENTICATIONFAILED',
+          responseText: 'Authentication failed.',
+          oauthError,
+        }),
+        'connect',
+      );
+    expect(refused({ status: 'invalid_token', scope: 'https://mail.test/' })).toEqual({
+      code: 'imap.auth_failed',
+      detail: '[AUTHENTICATIONFAILED] Authentication failed. (OAuth status invalid_token)',
+    });
+    // A status that is not an RFC 6749 error token (quotes, control characters, too long) is left out.
+    for (const status of ['a"b', 'x\u0001y', 'e'.repeat(65), 42])
+      expect(refused({ status }).detail).toBe('[AUTHENTICATIONFAILED] Authentication failed.');
+    expect(refused(false).detail).toBe('[AUTHENTICATIONFAILED] Authentication failed.');
+    // imapflow's answer when given a token by a server without OAUTHBEARER or XOAUTH2.
+    expect(classifyImapError(new Error('Unsupported authentication mechanism'), 'connect')).toEqual({
+      code: 'imap.auth_failed',
+      detail: 'the server offers no OAuth login (AUTH=OAUTHBEARER or AUTH=XOAUTH2)',
+    });
+  });
+
   it('should name TLS, STARTTLS, timeouts and oversized responses', () => {
     expect(classifyImapError(failure({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), 'connect').code).toBe(
       'imap.tls_failed',

@@ -20,7 +20,7 @@ export const mailboxErrorCodes = [
   'imap.tls_failed',
   /** `starttls` was asked for and the server does not offer STARTTLS (or greeted PREAUTH). */
   'imap.starttls_unavailable',
-  /** The server refused the user name and password. */
+  /** The server refused the user name and password, or the OAuth access token (`oauth2`). */
   'imap.auth_failed',
   /** The server could not check the password just now (RFC 5530 `UNAVAILABLE`): retried. */
   'imap.server_unavailable',
@@ -40,8 +40,18 @@ export const mailboxErrorCodes = [
   'imap.response_too_large',
   /** The whole-poll deadline passed before any message was stored. */
   'imap.deadline_exceeded',
-  /** The sealed password does not open (the encryption key it was sealed under is gone). */
+  /** A sealed secret does not open (the encryption key it was sealed under is gone). */
   'imap.secret_unreadable',
+  /**
+   * `oauth2`: the token endpoint refused the refresh (RFC 6749 §5.2: `invalid_grant`, a revoked or
+   * expired consent, `invalid_client`, …) or answered no usable token; the detail has the
+   * provider's `error` code. Mostly the tenant must authorise again and set a new refresh token.
+   */
+  'imap.oauth_refresh_failed',
+  /** `oauth2`: the token endpoint did not answer (network, TLS, timeout, 5xx, 429): retried. */
+  'imap.oauth_unreachable',
+  /** `oauth2`: the token endpoint's host is not public unicast (nor in PROBE_ALLOW_CIDRS). */
+  'imap.oauth_endpoint_refused',
   /** Anything else the server answered that the poll could not work with. */
   'imap.protocol_error',
 ] as const;
@@ -87,7 +97,12 @@ interface ImapLikeError {
   responseStatus?: string;
   responseText?: string;
   serverResponseCode?: string;
+  /** imapflow: the JSON a server sent with a refused OAUTHBEARER/XOAUTH2 (RFC 7628 §3.2.2). */
+  oauthError?: { status?: unknown } | false;
 }
+
+/** RFC 7628 §3.2.2 / RFC 6749 §5.2 status and error values: a short token of printable ASCII. */
+const OAUTH_STATUS = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
 /** Maps what imapflow or the socket threw in `phase` to a stable code. */
 export function classifyImapError(err: unknown, phase: PollPhase): MailboxError {
@@ -97,10 +112,19 @@ export function classifyImapError(err: unknown, phase: PollPhase): MailboxError 
     .filter(Boolean)
     .join(' ');
   const detail = [code, server || e.message || 'unknown error'].filter(Boolean).join(': ');
-  if (e.authenticationFailed)
-    return e.serverResponseCode === 'UNAVAILABLE'
-      ? mailboxError('imap.server_unavailable', server)
-      : mailboxError('imap.auth_failed', server || 'authentication failed');
+  if (e.authenticationFailed) {
+    if (e.serverResponseCode === 'UNAVAILABLE') return mailboxError('imap.server_unavailable', server);
+    // The status a server gives a refused bearer (`invalid_token`, `insufficient_scope`); never the token.
+    const status = e.oauthError ? e.oauthError.status : undefined;
+    const oauth = typeof status === 'string' && OAUTH_STATUS.test(status) ? ` (OAuth status ${status})` : '';
+    return mailboxError('imap.auth_failed', `${server || 'authentication failed'}${oauth}`);
+  }
+  // imapflow, given an access token by a server that offers neither OAUTHBEARER nor XOAUTH2.
+  if (/^Unsupported authentication mechanism/.test(e.message ?? '') && code === '')
+    return mailboxError(
+      'imap.auth_failed',
+      'the server offers no OAuth login (AUTH=OAUTHBEARER or AUTH=XOAUTH2)',
+    );
   if (code !== 'STARTTLS_INJECTION' && /STARTTLS/i.test(e.message ?? '') && (e.tlsFailed || code === ''))
     return mailboxError('imap.starttls_unavailable', e.message ?? 'STARTTLS is not offered');
   if (TLS_CODE.test(code) || (e.tlsFailed && code !== 'UPGRADE_TIMEOUT'))

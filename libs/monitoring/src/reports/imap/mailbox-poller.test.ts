@@ -597,8 +597,8 @@ describe('IMAP report intake', () => {
     const { tenantId, user } = await setup();
     const row = await mailbox(tenantId);
     expect(row.passwordCiphertext).not.toContain(user.password);
-    expect(box.open(row.passwordCiphertext, `report-mailbox:${row.id}`).toString()).toBe(user.password);
-    expect(() => box.open(row.passwordCiphertext, 'report-mailbox:another')).toThrow();
+    expect(box.open(row.passwordCiphertext!, `report-mailbox:${row.id}`).toString()).toBe(user.password);
+    expect(() => box.open(row.passwordCiphertext!, 'report-mailbox:another')).toThrow();
   });
 });
 

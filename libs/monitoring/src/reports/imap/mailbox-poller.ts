@@ -13,6 +13,14 @@
  * connect, greeting and socket timeouts, messages per poll, message size (checked with
  * RFC822.SIZE before downloading, and by the literal limit while downloading), and the whole poll.
  *
+ * `oauth2` mailboxes log in with SASL OAUTHBEARER (RFC 7628) or XOAUTH2 and an access token from
+ * the tenant's token endpoint (oauth-token.ts): cached per mailbox in this process until shortly
+ * before it expires, else got with the refresh-token grant (RFC 6749 §6) through the SSRF guard.
+ * A refresh token the provider rotates is stored, sealed, in the transaction that records the poll
+ * (or, when the poll throws, in the one that releases the lease), and only over the refresh token
+ * the poll started with, so a new one the tenant set meanwhile wins. A cached token the server
+ * refuses is dropped and the poll refreshes once and tries again.
+ *
  * A poll never throws for what the server or the network did: the failure is recorded on the
  * mailbox as a stable `imap.*` code with a backoff. Only a database failure is thrown, so the job
  * is retried.
@@ -26,7 +34,7 @@ import tls from 'node:tls';
 import { type Clock, type Logger, type Resolver, type SecretBox, uuidv7 } from '@mailwarden/core';
 import { type Database, type EventType, type ReportMailboxRow, schema, withTenant } from '@mailwarden/db';
 import { type AllowList, resolveAndVet, type VettedAddress } from '@mailwarden/net';
-import { and, eq, isNull, lte, or } from 'drizzle-orm';
+import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
 import { storeRawReport } from '../raw-reports.ts';
 import {
@@ -36,7 +44,13 @@ import {
   type PollPhase,
   vetRefusalError,
 } from './imap-errors.ts';
-import { failingAfterConsecutiveFailures, mailboxPasswordContext } from './report-mailboxes.service.ts';
+import { createOAuthTokenSource, defaultTokenMaxBytes, defaultTokenTimeoutMs } from './oauth-token.ts';
+import {
+  failingAfterConsecutiveFailures,
+  mailboxClientSecretContext,
+  mailboxPasswordContext,
+  mailboxRefreshTokenContext,
+} from './report-mailboxes.service.ts';
 
 /** The keyword a stored message gets in `flag` mode; messages with it are not fetched again. */
 export const storedKeyword = '$MailwardenStored';
@@ -69,7 +83,14 @@ export interface MailboxPollerOptions {
   pollDeadlineMs?: number;
   connectTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** `oauth2`: the whole token request (DNS, connect, TLS, answer). */
+  tokenTimeoutMs?: number;
+  /** `oauth2`: the largest token response read. */
+  tokenMaxBytes?: number;
 }
+
+/** What imapflow logs in with: LOGIN/SASL PLAIN, or OAUTHBEARER/XOAUTH2. */
+type Login = { user: string; pass: string } | { user: string; accessToken: string };
 
 export interface MailboxPollResult {
   /** `skipped`: disabled, deleted, or another poll holds it. */
@@ -110,12 +131,22 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
   const deadlineMs = options.pollDeadlineMs ?? defaultPollDeadlineMs;
   const connectTimeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
   const socketTimeoutMs = options.socketTimeoutMs ?? defaultSocketTimeoutMs;
-  // The lease outlives the poll's own deadline, so only a dead worker's lease ever expires.
-  const leaseMs = deadlineMs + connectTimeoutMs + 60_000;
+  const tokenTimeoutMs = options.tokenTimeoutMs ?? defaultTokenTimeoutMs;
+  // The lease outlives the poll's own deadline (and, for `oauth2`, a refused cached token, a
+  // second refresh and a second connect), so only a dead worker's lease ever expires.
+  const leaseMs = deadlineMs + 2 * connectTimeoutMs + 2 * tokenTimeoutMs + 60_000;
   const ca = options.ca ?? [];
   // Building a context from ~150 roots is costly; one per poller serves every mailbox.
   const secureContext =
     ca.length > 0 ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...ca] }) : undefined;
+  const tokens = createOAuthTokenSource({
+    clock,
+    resolver: options.resolver,
+    allow: options.allow,
+    ca,
+    timeoutMs: tokenTimeoutMs,
+    maxBytes: options.tokenMaxBytes ?? defaultTokenMaxBytes,
+  });
 
   /** Takes the mailbox for one poll, or undefined when disabled, deleted or held by another poll. */
   async function claim(tenantId: string, mailboxId: string): Promise<ReportMailboxRow | undefined> {
@@ -182,10 +213,26 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     };
   }
 
-  /** The poll's outcome on the mailbox, and its alert in the same transaction (the outbox rule). */
+  /**
+   * A rotated refresh token (sealed) replaces the one the poll started with, and only that one:
+   * a refresh token the tenant set in the meantime stays.
+   */
+  function rotation(row: ReportMailboxRow, rotatedCiphertext: string | undefined) {
+    if (!rotatedCiphertext || !row.oauthRefreshTokenCiphertext) return {};
+    const column = reportMailboxes.oauthRefreshTokenCiphertext;
+    return {
+      oauthRefreshTokenCiphertext: sql`case when ${column} = ${row.oauthRefreshTokenCiphertext} then ${rotatedCiphertext} else ${column} end`,
+    };
+  }
+
+  /**
+   * The poll's outcome on the mailbox, its alert and a rotated refresh token in the same
+   * transaction (the outbox rule).
+   */
   async function record(
     row: ReportMailboxRow,
     outcome: SessionOutcome,
+    rotatedCiphertext: string | undefined,
   ): Promise<{ failures: number; eventIds: string[] }> {
     const now = clock.now();
     const failures = outcome.error ? row.consecutiveFailures + 1 : 0;
@@ -210,6 +257,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
             ? { lastErrorCode: outcome.error.code, lastErrorDetail: outcome.error.detail }
             : { lastSuccessAt: now, lastErrorCode: null, lastErrorDetail: null }),
           ...(alert ? { failingReportedAt: outcome.error ? now : null } : {}),
+          ...rotation(row, rotatedCiphertext),
         })
         .where(eq(reportMailboxes.id, row.id));
       if (!alert) return;
@@ -235,7 +283,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     host: string,
     isIpLiteral: boolean,
     address: VettedAddress,
-    password: string,
+    login: Login,
   ) {
     return new ImapFlow({
       // The vetted IP literal: imapflow resolves nothing, so DNS cannot change the target.
@@ -246,7 +294,8 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
       ...(row.security === 'starttls' ? { doSTARTTLS: true } : {}),
       // SNI and the certificate check use the name the tenant gave (RFC 6125), not the address.
       ...(isIpLiteral ? {} : { servername: host }),
-      auth: { user: row.username, pass: password },
+      // A token goes out as OAUTHBEARER when offered, else XOAUTH2 (imapflow's choice).
+      auth: login,
       tls: {
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
@@ -270,7 +319,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
   /** Resolves, vets and connects, trying the next address when one refuses or times out. */
   async function connect(
     row: ReportMailboxRow,
-    password: string,
+    login: Login,
     track: (client: ImapFlow) => void,
     deadline: number,
   ): Promise<{ ok: true; client: ImapFlow } | { ok: false; error: MailboxError }> {
@@ -279,7 +328,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     let last: MailboxError | undefined;
     for (const address of vet.addresses.slice(0, MAX_ADDRESSES_TRIED)) {
       if (Date.now() >= deadline) break;
-      const client = newClient(row, vet.host, vet.isIpLiteral, address, password);
+      const client = newClient(row, vet.host, vet.isIpLiteral, address, login);
       // Errors after connect are also rejected from the pending command; this keeps the emitter quiet.
       client.on('error', () => {});
       track(client);
@@ -296,7 +345,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     return { ok: false, error: last ?? mailboxError('imap.unreachable', `${row.host}: no address to dial`) };
   }
 
-  async function session(row: ReportMailboxRow, password: string, log: Logger): Promise<SessionOutcome> {
+  async function session(row: ReportMailboxRow, login: Login, log: Logger): Promise<SessionOutcome> {
     const outcome: SessionOutcome = { stored: 0, duplicates: 0, skippedTooLarge: 0, more: false };
     const deadlineError = () =>
       mailboxError('imap.deadline_exceeded', `the poll did not finish within ${deadlineMs} ms`);
@@ -312,7 +361,7 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     try {
       const connected = await connect(
         row,
-        password,
+        login,
         (client) => {
           current = client;
         },
@@ -450,6 +499,76 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
     }
   }
 
+  function openSecret(sealed: string | null, context: string): string | undefined {
+    if (!sealed) return undefined;
+    try {
+      return box.open(sealed, context).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  function failedBeforeLogin(error: MailboxError): SessionOutcome {
+    return { stored: 0, duplicates: 0, skippedTooLarge: 0, more: false, error };
+  }
+
+  /**
+   * The access token of an `oauth2` mailbox: from the cache, or refreshed (`refresh` skips the
+   * cache). A rotated refresh token comes back sealed, for the caller to store.
+   */
+  async function oauthLogin(
+    row: ReportMailboxRow,
+    refresh: boolean,
+    log: Logger,
+  ): Promise<
+    | { ok: true; login: Login; cached: boolean; rotatedCiphertext?: string }
+    | { ok: false; error: MailboxError; rotatedCiphertext?: undefined }
+  > {
+    const refreshToken = openSecret(row.oauthRefreshTokenCiphertext, mailboxRefreshTokenContext(row.id));
+    const clientSecret = row.oauthClientSecretCiphertext
+      ? openSecret(row.oauthClientSecretCiphertext, mailboxClientSecretContext(row.id))
+      : '';
+    if (!refreshToken || clientSecret === undefined || !row.oauthTokenUrl || !row.oauthClientId)
+      return {
+        ok: false,
+        error: mailboxError(
+          'imap.secret_unreadable',
+          'the OAuth refresh token or client secret does not open with the current keys; set them again',
+        ),
+      };
+    // Any change to the mailbox's settings (a new refresh token among them) bumps updated_at.
+    const version = [
+      row.updatedAt.getTime(),
+      row.oauthTokenUrl,
+      row.oauthClientId,
+      row.oauthScope ?? '',
+      row.username,
+    ].join('\n');
+    const got = await tokens.accessToken(
+      row.id,
+      version,
+      {
+        tokenUrl: row.oauthTokenUrl,
+        clientId: row.oauthClientId,
+        ...(row.oauthClientSecretCiphertext ? { clientSecret } : {}),
+        refreshToken,
+        ...(row.oauthScope ? { scope: row.oauthScope } : {}),
+      },
+      refresh,
+    );
+    if (!got.ok) return got;
+    if (!got.cached)
+      log.debug({ rotated: got.rotatedRefreshToken !== undefined }, 'report mailbox access token refreshed');
+    return {
+      ok: true,
+      login: { user: row.username, accessToken: got.accessToken },
+      cached: got.cached,
+      ...(got.rotatedRefreshToken
+        ? { rotatedCiphertext: box.seal(got.rotatedRefreshToken, mailboxRefreshTokenContext(row.id)) }
+        : {}),
+    };
+  }
+
   return {
     /**
      * One poll of one mailbox with the tenant's context. Returns what happened; throws only when
@@ -461,32 +580,46 @@ export function createMailboxPoller(options: MailboxPollerOptions) {
         return { state: 'skipped', stored: 0, duplicates: 0, skippedTooLarge: 0, more: false, eventIds: [] };
       const mailboxLog = log.child({ tenantId, mailboxId, host: row.host, port: row.port });
       let outcome: SessionOutcome;
+      let rotatedCiphertext: string | undefined;
       try {
-        let password: string | undefined;
-        try {
-          password = box.open(row.passwordCiphertext, mailboxPasswordContext(row.id)).toString('utf8');
-        } catch {
-          password = undefined;
+        if (row.auth === 'oauth2') {
+          let login = await oauthLogin(row, false, mailboxLog);
+          rotatedCiphertext = login.rotatedCiphertext;
+          outcome = login.ok ? await session(row, login.login, mailboxLog) : failedBeforeLogin(login.error);
+          if (outcome.error?.code === 'imap.auth_failed') {
+            // Revoked or expired early: a cached token is not used again. One that came from
+            // the cache gets one fresh try; a fresh one refused is the tenant's to fix.
+            tokens.forget(row.id);
+            if (login.ok && login.cached) {
+              login = await oauthLogin(row, true, mailboxLog);
+              rotatedCiphertext = login.rotatedCiphertext;
+              outcome = login.ok
+                ? await session(row, login.login, mailboxLog)
+                : failedBeforeLogin(login.error);
+              if (outcome.error?.code === 'imap.auth_failed') tokens.forget(row.id);
+            }
+          }
+        } else {
+          const password = openSecret(row.passwordCiphertext, mailboxPasswordContext(row.id));
+          outcome = password
+            ? await session(row, { user: row.username, pass: password }, mailboxLog)
+            : failedBeforeLogin(
+                mailboxError(
+                  'imap.secret_unreadable',
+                  'the password does not open with the current keys; set it again',
+                ),
+              );
         }
-        outcome = password
-          ? await session(row, password, mailboxLog)
-          : {
-              stored: 0,
-              duplicates: 0,
-              skippedTooLarge: 0,
-              more: false,
-              error: mailboxError(
-                'imap.secret_unreadable',
-                'the password does not open with the current keys; set it again',
-              ),
-            };
       } catch (err) {
         await withTenant(db, tenantId, (tx) =>
-          tx.update(reportMailboxes).set({ leaseUntil: null }).where(eq(reportMailboxes.id, mailboxId)),
+          tx
+            .update(reportMailboxes)
+            .set({ leaseUntil: null, ...rotation(row, rotatedCiphertext) })
+            .where(eq(reportMailboxes.id, mailboxId)),
         ).catch(() => {});
         throw err;
       }
-      const { failures, eventIds } = await record(row, outcome);
+      const { failures, eventIds } = await record(row, outcome, rotatedCiphertext);
       const summary = {
         stored: outcome.stored,
         duplicates: outcome.duplicates,

@@ -1,7 +1,10 @@
 /**
  * The IMAP mailboxes a tenant's report mail is read from (issue 6 §1c): add, list, show, change,
- * remove, ask for a poll now. The password is sealed with the SecretBox under the mailbox id and
- * is never handed back; the host is vetted by the SSRF guard when saved (and again on every poll).
+ * remove, ask for a poll now. A mailbox logs in with a password or with OAuth 2.0 (`oauth2`: a
+ * token endpoint, a client and a refresh token, for Microsoft 365 and Google Workspace). The
+ * password, the client secret and the refresh token are sealed with the SecretBox under the
+ * mailbox id (each with a context of its own) and never handed back; the IMAP host and the token
+ * endpoint's host are vetted by the SSRF guard when saved (and again on every poll).
  */
 import {
   AppError,
@@ -16,8 +19,10 @@ import {
 import {
   type Database,
   type MailboxAfterStore,
+  type MailboxAuthKind,
   type MailboxSecurity,
   mailboxAfterStoreActions,
+  mailboxAuthKinds,
   mailboxSecurityModes,
   type ReportMailboxRow,
   schema,
@@ -37,13 +42,31 @@ export const defaultImapPorts: Record<MailboxSecurity, number> = { tls: 993, sta
 export function mailboxPasswordContext(mailboxId: string): string {
   return `report-mailbox:${mailboxId}`;
 }
+/** Contexts of their own: a sealed value cannot be moved into another column and still open. */
+export function mailboxClientSecretContext(mailboxId: string): string {
+  return `report-mailbox:${mailboxId}:oauth-client-secret`;
+}
+export function mailboxRefreshTokenContext(mailboxId: string): string {
+  return `report-mailbox:${mailboxId}:oauth-refresh-token`;
+}
 
 export interface ReportMailboxInput {
   host: string;
   port?: number;
   security: MailboxSecurity;
   username: string;
-  password: string;
+  /** Default `password`. */
+  auth?: MailboxAuthKind;
+  /** `password` only. */
+  password?: string;
+  /** `oauth2` only: the provider's token endpoint (https). */
+  tokenUrl?: string;
+  clientId?: string;
+  /** `oauth2`: left out for a public client; null (in a change) removes it. */
+  clientSecret?: string | null;
+  refreshToken?: string;
+  /** `oauth2`: space-separated scopes sent with each refresh; null (in a change) removes them. */
+  scope?: string | null;
   folder?: string;
   afterStore?: MailboxAfterStore;
   moveTo?: string;
@@ -53,6 +76,9 @@ export interface ReportMailboxInput {
 
 export type ReportMailboxPatch = Partial<ReportMailboxInput>;
 
+/** The `oauth2` fields; any of them on a `password` mailbox is refused. */
+const oauthFields = ['tokenUrl', 'clientId', 'clientSecret', 'refreshToken', 'scope'] as const;
+
 export type ReportMailboxStatus = 'disabled' | 'pending' | 'ok' | 'retrying' | 'failing';
 
 export interface ReportMailboxView {
@@ -61,8 +87,17 @@ export interface ReportMailboxView {
   port: number;
   security: MailboxSecurity;
   username: string;
-  /** Always true: a mailbox cannot be saved without one; the password itself is never returned. */
+  auth: MailboxAuthKind;
+  /** A password is set (`password` mailboxes); the password itself is never returned. */
   hasPassword: boolean;
+  /** `oauth2`: the token endpoint, the client and the scopes; null for `password`. */
+  tokenUrl: string | null;
+  clientId: string | null;
+  scope: string | null;
+  /** A client secret is set (never returned); false for a public client and `password`. */
+  hasClientSecret: boolean;
+  /** A refresh token is set (never returned); true for every `oauth2` mailbox. */
+  hasRefreshToken: boolean;
   folder: string;
   afterStore: MailboxAfterStore;
   moveTo: string;
@@ -107,6 +142,45 @@ function folderName(location: string, value: string): string {
   return name;
 }
 
+/** RFC 6749 Appendix A: client ids, secrets and tokens are VSCHAR (printable ASCII). */
+const VSCHAR = /^[\x20-\x7e]+$/;
+
+function vschar(location: string, value: string, max: number): string {
+  if (value.length === 0) throw invalid(location, 'must not be empty');
+  if (value.length > max) throw invalid(location, `must be at most ${max} characters`);
+  if (!VSCHAR.test(value)) throw invalid(location, 'must be printable ASCII');
+  return value;
+}
+
+/** RFC 6749 §3.3: scope tokens separated by single spaces; none is null. */
+function scopeOf(value: string): string | null {
+  const scopes = value.trim().split(/ +/).filter(Boolean);
+  if (scopes.length === 0) return null;
+  if (scopes.some((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)))
+    throw invalid(
+      'body.scope',
+      'must be scope tokens (printable ASCII without " and \\) separated by spaces',
+    );
+  const joined = scopes.join(' ');
+  if (joined.length > 1024) throw invalid('body.scope', 'must be at most 1024 characters');
+  return joined;
+}
+
+/** RFC 6749 §3.2: an https URL without credentials or a fragment. */
+function tokenUrlOf(value: string): URL {
+  const raw = text('body.tokenUrl', value.trim(), 2048);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw invalid('body.tokenUrl', 'must be a URL');
+  }
+  if (u.protocol !== 'https:') throw invalid('body.tokenUrl', 'must be an https URL');
+  if (u.username !== '' || u.password !== '') throw invalid('body.tokenUrl', 'must not hold credentials');
+  if (u.hash !== '') throw invalid('body.tokenUrl', 'must not have a fragment');
+  return u;
+}
+
 export function mailboxStatus(
   row: Pick<ReportMailboxRow, 'enabled' | 'lastPolledAt' | 'consecutiveFailures'>,
 ): ReportMailboxStatus {
@@ -123,7 +197,13 @@ export function reportMailboxView(row: ReportMailboxRow): ReportMailboxView {
     port: row.port,
     security: row.security,
     username: row.username,
-    hasPassword: row.passwordCiphertext.length > 0,
+    auth: row.auth,
+    hasPassword: row.passwordCiphertext !== null,
+    tokenUrl: row.oauthTokenUrl,
+    clientId: row.oauthClientId,
+    scope: row.oauthScope,
+    hasClientSecret: row.oauthClientSecretCiphertext !== null,
+    hasRefreshToken: row.oauthRefreshTokenCiphertext !== null,
     folder: row.folder,
     afterStore: row.afterStore,
     moveTo: row.moveTo,
@@ -160,18 +240,25 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
     return id;
   }
 
-  async function vetHost(raw: string): Promise<string> {
-    const host = normaliseHost(text('body.host', raw, 253));
+  async function vetHost(raw: string, location = 'body.host'): Promise<string> {
+    const host = normaliseHost(text(location, raw, 253));
     const vetted = await resolveAndVet(host, deps.vet);
     if (!vetted.ok) {
       const message = `host refused (${vetted.reason}): ${vetted.detail}`;
       throw new AppError('mailbox_host_refused', {
         detail: message,
-        errors: [{ location: 'body.host', message }],
+        errors: [{ location, message }],
         extensions: { reason: vetted.reason, retryable: vetted.reason === 'dns_unknown' },
       });
     }
     return vetted.host;
+  }
+
+  /** The token endpoint, its host vetted like the IMAP host (the worker posts secrets to it). */
+  async function vetTokenUrl(raw: string): Promise<string> {
+    const u = tokenUrlOf(raw);
+    await vetHost(u.hostname.replace(/^\[|\]$/g, ''), 'body.tokenUrl');
+    return u.toString();
   }
 
   function check(input: ReportMailboxPatch, current?: ReportMailboxRow) {
@@ -179,6 +266,8 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
       throw invalid('body.security', `must be one of ${mailboxSecurityModes.join(', ')}`);
     if (input.afterStore !== undefined && !mailboxAfterStoreActions.includes(input.afterStore))
       throw invalid('body.afterStore', `must be one of ${mailboxAfterStoreActions.join(', ')}`);
+    if (input.auth !== undefined && !mailboxAuthKinds.includes(input.auth))
+      throw invalid('body.auth', `must be one of ${mailboxAuthKinds.join(', ')}`);
     if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 1 || input.port > 65_535))
       throw invalid('body.port', 'must be an integer from 1 to 65535');
     const username = input.username === undefined ? undefined : text('body.username', input.username, 320);
@@ -195,7 +284,77 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
     const afterStore = input.afterStore ?? current?.afterStore ?? 'move';
     if (afterStore === 'move' && finalFolder.toLowerCase() === finalMoveTo.toLowerCase())
       throw invalid('body.moveTo', 'must not be the folder that is read');
-    return { username, password, folder, moveTo, description };
+
+    // Each kind takes its own fields only; switching kind (or creating) needs all of the new kind's.
+    const auth = input.auth ?? current?.auth ?? 'password';
+    const switching = current?.auth !== auth;
+    if (auth === 'password') {
+      for (const field of oauthFields)
+        if (input[field] !== undefined) throw invalid(`body.${field}`, 'is only for auth oauth2');
+      if (switching && password === undefined) throw invalid('body.password', 'is required');
+    } else {
+      if (password !== undefined) throw invalid('body.password', 'is only for auth password');
+      if (switching)
+        for (const field of ['tokenUrl', 'clientId', 'refreshToken'] as const)
+          if (input[field] === undefined || input[field] === null)
+            throw invalid(`body.${field}`, 'is required');
+    }
+    const clientId = input.clientId == null ? undefined : vschar('body.clientId', input.clientId, 512);
+    const clientSecret =
+      input.clientSecret == null ? input.clientSecret : vschar('body.clientSecret', input.clientSecret, 1024);
+    const refreshToken =
+      input.refreshToken == null ? undefined : vschar('body.refreshToken', input.refreshToken, 16 * 1024);
+    const scope = input.scope == null ? input.scope : scopeOf(input.scope);
+    return {
+      username,
+      password,
+      folder,
+      moveTo,
+      description,
+      auth,
+      switching,
+      clientId,
+      clientSecret,
+      refreshToken,
+      scope,
+    };
+  }
+
+  /** The columns of the login kind: the kind's given fields, and the other kind's secrets gone. */
+  function loginColumns(id: string, checked: ReturnType<typeof check>, tokenUrl: string | undefined) {
+    if (checked.auth === 'password')
+      return {
+        ...(checked.switching ? { auth: 'password' as const } : {}),
+        ...(checked.password !== undefined
+          ? { passwordCiphertext: box.seal(checked.password, mailboxPasswordContext(id)) }
+          : {}),
+        ...(checked.switching
+          ? {
+              oauthTokenUrl: null,
+              oauthClientId: null,
+              oauthClientSecretCiphertext: null,
+              oauthRefreshTokenCiphertext: null,
+              oauthScope: null,
+            }
+          : {}),
+      };
+    return {
+      ...(checked.switching ? { auth: 'oauth2' as const, passwordCiphertext: null } : {}),
+      ...(tokenUrl !== undefined ? { oauthTokenUrl: tokenUrl } : {}),
+      ...(checked.clientId !== undefined ? { oauthClientId: checked.clientId } : {}),
+      ...(checked.clientSecret !== undefined
+        ? {
+            oauthClientSecretCiphertext:
+              checked.clientSecret === null
+                ? null
+                : box.seal(checked.clientSecret, mailboxClientSecretContext(id)),
+          }
+        : {}),
+      ...(checked.refreshToken !== undefined
+        ? { oauthRefreshTokenCiphertext: box.seal(checked.refreshToken, mailboxRefreshTokenContext(id)) }
+        : {}),
+      ...(checked.scope !== undefined ? { oauthScope: checked.scope } : {}),
+    };
   }
 
   async function load(tenantId: string, id: string, typedId: string): Promise<ReportMailboxRow> {
@@ -210,8 +369,8 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
     async create(tenantId: string, input: ReportMailboxInput): Promise<ReportMailboxView> {
       const checked = check(input);
       if (!checked.username) throw invalid('body.username', 'is required');
-      if (!checked.password) throw invalid('body.password', 'is required');
       const host = await vetHost(input.host);
+      const tokenUrl = input.tokenUrl != null ? await vetTokenUrl(input.tokenUrl) : undefined;
       const now = clock.now();
       const id = uuidv7(now.getTime());
       const row = await withTenant(db, tenantId, async (tx) => {
@@ -233,7 +392,7 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
             port: input.port ?? defaultImapPorts[input.security],
             security: input.security,
             username: checked.username!,
-            passwordCiphertext: box.seal(checked.password!, mailboxPasswordContext(id)),
+            ...loginColumns(id, checked, tokenUrl),
             folder: checked.folder ?? 'INBOX',
             afterStore: input.afterStore ?? 'move',
             moveTo: checked.moveTo ?? defaultMoveToFolder,
@@ -266,20 +425,25 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
     },
 
     /**
-     * Changes settings; a new host, port, security, user name, password or folder is polled at the
-     * next tick with its failure streak cleared, so a fixed setting shows its result at once.
+     * Changes settings; a new host, port, security, user name, login (password or OAuth field) or
+     * folder is polled at the next tick with its failure streak cleared, so a fixed setting shows
+     * its result at once. A change of `auth` needs the new kind's fields and drops the old kind's
+     * secrets.
      */
     async update(tenantId: string, typedId: string, input: ReportMailboxPatch): Promise<ReportMailboxView> {
       const id = idOf(typedId);
       const current = await load(tenantId, id, typedId);
       const checked = check(input, current);
       const host = input.host !== undefined ? await vetHost(input.host) : undefined;
+      const tokenUrl = input.tokenUrl != null ? await vetTokenUrl(input.tokenUrl) : undefined;
       const connectionChanged =
         host !== undefined ||
         input.port !== undefined ||
         input.security !== undefined ||
         checked.username !== undefined ||
         checked.password !== undefined ||
+        checked.switching ||
+        oauthFields.some((field) => input[field] !== undefined) ||
         checked.folder !== undefined ||
         input.afterStore !== undefined ||
         checked.moveTo !== undefined ||
@@ -298,9 +462,7 @@ export function createReportMailboxesService(deps: ReportMailboxesDeps) {
                 ? { port: defaultImapPorts[input.security] }
                 : {}),
             ...(checked.username !== undefined ? { username: checked.username } : {}),
-            ...(checked.password !== undefined
-              ? { passwordCiphertext: box.seal(checked.password, mailboxPasswordContext(id)) }
-              : {}),
+            ...loginColumns(id, checked, tokenUrl),
             ...(checked.folder !== undefined ? { folder: checked.folder } : {}),
             ...(input.afterStore !== undefined ? { afterStore: input.afterStore } : {}),
             ...(checked.moveTo !== undefined ? { moveTo: checked.moveTo } : {}),
