@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyImapError, vetRefusalError } from './imap-errors.ts';
 
-/** What imapflow and Node throw, in the shapes they throw them (see mailbox-poller.test.ts for the real thing). */
+/** What imapflow and Node throw, in the shapes they throw them (see mailbox-guards.test.ts for the real thing). */
 const failure = (props: Record<string, unknown>) =>
   Object.assign(new Error(String(props.message ?? 'x')), props);
 
