@@ -4,6 +4,7 @@ import type { ApiConfig } from './config.ts';
 import type { ApiContainer } from './container.ts';
 import { accountsModule } from './graphql/accounts.resolvers.ts';
 import { monitoringModule } from './graphql/monitoring.resolvers.ts';
+import { reportMailboxesModule } from './graphql/report-mailboxes.resolvers.ts';
 import { reportsModule } from './graphql/reports.resolvers.ts';
 import { systemModule } from './graphql/system.resolvers.ts';
 import auth from './plugins/auth.ts';
@@ -130,6 +131,10 @@ export function buildApp(config: ApiConfig, container: ApiContainer) {
             reports: container.reports,
             domains: container.monitoring.domains,
             inboundDomain: config.INBOUND_DOMAIN,
+          }),
+          reportMailboxesModule({
+            reportMailboxes: container.reportMailboxes,
+            enqueueMailboxPoll: container.enqueueMailboxPoll,
           }),
         ],
         maxDepth: config.GRAPHQL_MAX_DEPTH,

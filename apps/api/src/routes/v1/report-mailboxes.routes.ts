@@ -3,6 +3,7 @@ import { type AuthServices, actorOf, type Principal, type RequestMeta } from '@m
 import type { ReportMailboxesService } from '@mailwarden/monitoring';
 import { Type } from 'typebox';
 import { principalOf, requestMeta } from '../../plugins/auth.ts';
+import { mailboxPollLimit, mailboxPollRateLimit } from '../../plugins/mailbox-poll-rate-limit.ts';
 import { problemResponses } from '../../schemas/problem.ts';
 import {
   PollRequested,
@@ -156,16 +157,13 @@ export const reportMailboxesRoutes: FastifyPluginAsyncTypebox<ReportMailboxesRou
         operationId: 'pollReportMailbox',
         tags,
         summary: 'Poll a report mailbox now',
-        description:
-          'The poll runs in the worker within seconds; read the mailbox for its outcome. At most 6 requests a minute.',
+        description: `The poll runs in the worker within seconds; read the mailbox for its outcome. At most ${mailboxPollLimit.max} requests a minute.`,
         params: ReportMailboxIdParams,
         response: { 202: PollRequested, ...problemResponses(400, 401, 403, 404, 429) },
       },
-      config: {
-        auth: 'session-or-api-key',
-        permission: 'report_mailboxes.manage',
-        rateLimit: { max: 6, timeWindow: 60_000 },
-      },
+      config: { auth: 'session-or-api-key', permission: 'report_mailboxes.manage' },
+      // The same counter as GraphQL's pollReportMailbox (per client address, before authentication).
+      onRequest: mailboxPollRateLimit(app),
     },
     async (request, reply) => {
       const { tenantId } = principalOf(request);
