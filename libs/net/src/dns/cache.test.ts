@@ -22,6 +22,33 @@ describe('TTL LRU cache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('keeps evicting the least recently used across many evictions, touches and a clear', () => {
+    // A reference LRU (an array, oldest first) beside the cache, under a mixed workload.
+    const cache = new TtlLruCache<number>(50);
+    let model: string[] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % 120;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${next()}`;
+      if (i === 10_000) {
+        cache.clear();
+        model = [];
+      }
+      if (cache.get(key, 0)) {
+        model = [...model.filter((k) => k !== key), key];
+      } else {
+        cache.set(key, i, 10_000);
+        model = [...model.filter((k) => k !== key), key];
+        if (model.length > 50) model.shift();
+      }
+      expect(cache.size).toBe(model.length);
+    }
+    for (const key of model) expect(cache.get(key, 0)).toBeDefined();
+  });
+
   it('stores nothing when its bound is zero', () => {
     const cache = new TtlLruCache<number>(0);
     cache.set('a', 1, 10_000);
