@@ -267,9 +267,11 @@ describe('scan now', () => {
     expect(res.json()).toMatchObject({ domainId: domain.id, queued: 3 });
     expect([...res.json().families].sort()).toEqual(['blocklist', 'dns', 'dnssec']);
     const dnsJobs = await jobsQueue(queueNames.checksDns).getJobs(['waiting', 'delayed', 'prioritized']);
-    const mine = dnsJobs.filter((j) => j?.data?.name === name);
+    // One batch job (run-checks) holding this name's check alone.
+    const mine = dnsJobs.filter((j) => j?.data?.checks?.some((c: { name: string }) => c.name === name));
     expect(mine).toHaveLength(1);
-    expect(mine[0]!.data.targets).toEqual([
+    expect(mine[0]!.data.checks).toHaveLength(1);
+    expect(mine[0]!.data.checks[0].targets).toEqual([
       { tenantId: decodeId('ten', owner.tenantId), domainId: decodeId('dom', domain.id) },
     ]);
 

@@ -66,10 +66,11 @@ const schema = {
   ),
   // Per check family (DESIGN.md §2.3): DNS checks are cheap and many; SMTP probes touch other
   // people's servers and are held back further by the probe's own per-host limits.
-  CHECKS_DNS_CONCURRENCY: int('DNS-family check jobs at once', { min: 1, max: 1024 }, 64),
-  CHECKS_DNSSEC_CONCURRENCY: int('DNSSEC-family check jobs at once', { min: 1, max: 1024 }, 32),
-  CHECKS_TLS_CONCURRENCY: int('MX probe jobs at once', { min: 1, max: 256 }, 8),
-  CHECKS_BLOCKLIST_CONCURRENCY: int('blocklist check jobs at once', { min: 1, max: 1024 }, 32),
+  // Counted in checks (domain names), whatever the jobs they arrive in (batches, docs/scheduler.md).
+  CHECKS_DNS_CONCURRENCY: int('DNS-family checks (names) at once', { min: 1, max: 1024 }, 64),
+  CHECKS_DNSSEC_CONCURRENCY: int('DNSSEC-family checks (names) at once', { min: 1, max: 1024 }, 32),
+  CHECKS_TLS_CONCURRENCY: int('MX probes (names) at once', { min: 1, max: 256 }, 8),
+  CHECKS_BLOCKLIST_CONCURRENCY: int('blocklist checks (names) at once', { min: 1, max: 1024 }, 32),
   WEBHOOK_CONCURRENCY: int('webhook deliveries at once', { min: 1, max: 1024 }, 32),
   // Report parses are CPU and memory heavy: few at once, each in a worker thread of bounded heap.
   REPORT_CONCURRENCY: int('report parse jobs at once', { min: 1, max: 64 }, 2),

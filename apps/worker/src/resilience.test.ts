@@ -109,7 +109,8 @@ describe('worker resilience', () => {
       );
       first.child.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
-      expect(await runsOf(tenant.id)).toHaveLength(0);
+      // The DNS check was in flight (the other families may have finished before the kill).
+      expect((await runsOf(tenant.id)).filter((r) => r.family === 'dns')).toHaveLength(0);
 
       dns.clearFaults(`_dmarc.${apex}`);
       const second = spawnEntry(mainPath, env);

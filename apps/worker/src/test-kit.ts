@@ -57,6 +57,9 @@ export async function obliterate(
   const queue = new Queue(queueName, { connection, prefix });
   try {
     await queue.obliterate({ force: true });
+    // The check claims (docs/scheduler.md) are keys of their own, which obliterate leaves.
+    const claims = await connection.keys(`${prefix}:${queueName}:claim:*`);
+    if (claims.length > 0) await connection.del(...claims);
   } finally {
     await queue.close();
   }

@@ -19,7 +19,9 @@ import {
 import { createDnsClient } from '@mailwarden/net';
 import {
   allQueueNames,
+  type CheckFamilyName,
   type ConnectionRole,
+  checkBatchSizes,
   createProducer,
   createRedisLiveEmitter,
   digestRepeat,
@@ -174,7 +176,21 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
       );
     },
   });
+  // CHECKS_<FAMILY>_CONCURRENCY counts checks (names) running: the processors hold each family to
+  // it over all its jobs. BullMQ takes batch jobs for four times that many names: a name whose
+  // options are being loaded or whose run is being recorded (Postgres) holds no check slot, and a
+  // batch holds all its names until its last is stored; with twice as many the slots were full
+  // about half of the time in a sweep, with four times nine tenths of it.
+  const checkConcurrency = {
+    dns: config.CHECKS_DNS_CONCURRENCY,
+    dnssec: config.CHECKS_DNSSEC_CONCURRENCY,
+    tls: config.CHECKS_TLS_CONCURRENCY,
+    blocklist: config.CHECKS_BLOCKLIST_CONCURRENCY,
+  } as const satisfies Record<CheckFamilyName, number>;
+  const checkJobsAtOnce = (family: CheckFamilyName) =>
+    Math.ceil((4 * checkConcurrency[family]) / checkBatchSizes[family]);
   const processors = createProcessors({
+    checkConcurrency,
     mailboxPoller,
     clock,
     db,
@@ -187,10 +203,10 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
     },
   });
   const concurrencyOf: Partial<Record<QueueName, number>> = {
-    [queueNames.checksDns]: config.CHECKS_DNS_CONCURRENCY,
-    [queueNames.checksDnssec]: config.CHECKS_DNSSEC_CONCURRENCY,
-    [queueNames.checksTls]: config.CHECKS_TLS_CONCURRENCY,
-    [queueNames.checksBlocklist]: config.CHECKS_BLOCKLIST_CONCURRENCY,
+    [queueNames.checksDns]: checkJobsAtOnce('dns'),
+    [queueNames.checksDnssec]: checkJobsAtOnce('dnssec'),
+    [queueNames.checksTls]: checkJobsAtOnce('tls'),
+    [queueNames.checksBlocklist]: checkJobsAtOnce('blocklist'),
     [queueNames.webhooks]: config.WEBHOOK_CONCURRENCY,
     [queueNames.reports]: config.REPORT_CONCURRENCY,
     [queueNames.reportMailboxes]: config.REPORT_IMAP_CONCURRENCY,

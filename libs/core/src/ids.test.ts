@@ -10,6 +10,12 @@ describe('ids', () => {
     expect(a.slice(0, 13)).toBe('018bcfe5-6800');
   });
 
+  it('should keep the version, variant and uniqueness across refills of the random pool', () => {
+    const ids = Array.from({ length: 1_000 }, () => uuidv7(1_700_000_000_000));
+    for (const id of ids) expect(id).toMatch(/^018bcfe5-6800-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('should round-trip a typed id', () => {
     const { uuid, id } = newId('dom');
     expect(id).toMatch(/^dom_[0-9a-hjkmnp-tv-z]{26}$/);

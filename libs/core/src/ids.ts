@@ -1,4 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+// Random bytes are drawn from the CSPRNG 256 ids at a time (as crypto.randomUUID caches its own):
+// one call into it per id cost more than the rest of the id, and a check run stores a dozen rows.
+const randomPool = Buffer.alloc(2560);
+let poolOffset = randomPool.length;
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /**
  * Ids are UUIDv7 (RFC 9562 §5.7) in the database — time-ordered, so B-tree inserts stay local —
@@ -7,13 +13,22 @@ import { randomBytes } from 'node:crypto';
  * wrong kind is refused before it reaches a query.
  */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  if (poolOffset + 10 > randomPool.length) {
+    randomFillSync(randomPool);
+    poolOffset = 0;
+  }
+  const r = poolOffset;
+  poolOffset += 10;
   // 48-bit big-endian Unix milliseconds.
-  bytes.writeUIntBE(nowMs, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const time = Math.trunc(nowMs).toString(16).padStart(12, '0').slice(-12);
+  return (
+    `${time.slice(0, 8)}-${time.slice(8)}-` +
+    // version 7, then 12 random bits; variant 10, then 62 random bits.
+    `${HEX_BYTE[(randomPool[r]! & 0x0f) | 0x70]}${HEX_BYTE[randomPool[r + 1]!]}-` +
+    `${HEX_BYTE[(randomPool[r + 2]! & 0x3f) | 0x80]}${HEX_BYTE[randomPool[r + 3]!]}-` +
+    `${HEX_BYTE[randomPool[r + 4]!]}${HEX_BYTE[randomPool[r + 5]!]}${HEX_BYTE[randomPool[r + 6]!]}` +
+    `${HEX_BYTE[randomPool[r + 7]!]}${HEX_BYTE[randomPool[r + 8]!]}${HEX_BYTE[randomPool[r + 9]!]}`
+  );
 }
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';

@@ -8,7 +8,9 @@
  *    and states come as one JSON array each (one native JSON.parse instead of a row and a date
  *    parser per field: a batch holds thousands of them);
  * 2. every write in one statement (`writeChanges`), its rows as JSON arrays (`json_to_recordset`),
- *    a named prepared statement (its text never changes, so it is parsed once per connection);
+ *    a named prepared statement (its text never changes, so it is parsed once per connection). The
+ *    runs and the events come as `jsonb`: their summaries and payloads are jsonb columns, which
+ *    `json` input parses twice (the array, then each payload again) — half the time for events;
  * 3. COMMIT.
  *
  * Everything runs inside the tenant's transaction: RLS applies to every row.
@@ -77,7 +79,7 @@ const writeChanges = {
                               summary, finding_count, posture_score)
       select r.id, r.tenant_id, r.domain_id, r.family, r.slot, r.started_at, r.duration_ms, r.outcome,
              r.summary, r.finding_count, r.posture_score
-        from json_to_recordset($1::json) as r(id uuid, tenant_id uuid, domain_id uuid, family text,
+        from jsonb_to_recordset($1::jsonb) as r(id uuid, tenant_id uuid, domain_id uuid, family text,
              slot timestamptz, started_at timestamptz, duration_ms integer, outcome text, summary jsonb,
              finding_count integer, posture_score smallint)
       on conflict (domain_id, family, slot) do nothing
@@ -145,7 +147,7 @@ const writeChanges = {
                                      dispatched_at)
       select r.id, r.tenant_id, r.domain_id, r.type, r.severity, r.payload, r.suppressed, r.now,
              case when r.dispatched then r.now end
-        from json_to_recordset($7::json) as r(id uuid, tenant_id uuid, domain_id uuid, type text, severity text,
+        from jsonb_to_recordset($7::jsonb) as r(id uuid, tenant_id uuid, domain_id uuid, type text, severity text,
              payload jsonb, suppressed text, now timestamptz, dispatched boolean)
        where r.domain_id in (select domain_id from stored))
     select domain_id from stored`,

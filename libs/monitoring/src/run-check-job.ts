@@ -21,6 +21,11 @@ export interface RunCheckDeps {
    * Without one, the job records its own targets (one transaction per tenant).
    */
   recorder?: RunRecorder;
+  /**
+   * Holds each run of the family's checks (and only that: not the option loads or the recording)
+   * to the caller's limit of checks at once; without one, runs start at once.
+   */
+  limit?: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
 export interface RunCheckSummary {
@@ -57,31 +62,35 @@ export async function runCheckJob(payload: RunCheckPayload, deps: RunCheckDeps):
 
   const summary: RunCheckSummary = { runs: 0, stored: 0, skipped, events: [], live: [] };
   for (const { options, targets } of groups.values()) {
-    const startedAt = clock.now();
-    const started = performance.now();
     let outcome: FamilyOutcome;
     if (!runner) {
       outcome = {
         family: payload.family,
-        startedAt,
+        startedAt: clock.now(),
         durationMs: 0,
         results: [],
         error: `no checks are available for family ${payload.family}`,
       };
     } else {
-      try {
-        const run = await runner.run(payload.name, options);
-        outcome = { family: payload.family, startedAt, durationMs: performance.now() - started, ...run };
-      } catch (err) {
-        // Checks return data; a throw is a bug. Record it (the schedule moves on, nothing resolves).
-        outcome = {
-          family: payload.family,
-          startedAt,
-          durationMs: performance.now() - started,
-          results: [],
-          error: err instanceof Error ? err.message : String(err),
-        };
-      }
+      // Timed from when the checks start, not from when the limit let them.
+      const checks = async (): Promise<FamilyOutcome> => {
+        const startedAt = clock.now();
+        const started = performance.now();
+        try {
+          const run = await runner.run(payload.name, options);
+          return { family: payload.family, startedAt, durationMs: performance.now() - started, ...run };
+        } catch (err) {
+          // Checks return data; a throw is a bug. Record it (the schedule moves on, nothing resolves).
+          return {
+            family: payload.family,
+            startedAt,
+            durationMs: performance.now() - started,
+            results: [],
+            error: err instanceof Error ? err.message : String(err),
+          };
+        }
+      };
+      outcome = await (deps.limit ? deps.limit(checks) : checks());
       summary.runs++;
     }
     const now = clock.now();

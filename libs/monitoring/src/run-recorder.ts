@@ -1,14 +1,15 @@
 /**
- * Group commit for check jobs. A worker runs many check jobs at once (concurrency per family), each
- * for one domain name; recorded one by one, every run would cost its own transactions. The recorder
- * a process shares between its jobs gathers what they hand in and, per tenant, writes it in one
- * transaction with set-based statements (record-run.ts): while one batch of a tenant is being
- * written, the next one gathers. Nothing waits for a timer: an idle worker writes each run at once
- * (in the next turn of the event loop), a busy one writes bigger batches.
+ * Group commit for checks. A worker runs many checks at once (concurrency per family, over all its
+ * batch jobs), each for one domain name; recorded one by one, every run would cost its own
+ * transactions. The recorder a process shares between its checks gathers what they hand in and,
+ * per tenant, writes it in one transaction with set-based statements (record-run.ts): while one
+ * batch of a tenant is being written, the next one gathers. Nothing waits for a timer: an idle
+ * worker writes each run at once (in the next turn of the event loop), a busy one writes bigger
+ * batches.
  *
- * A job still resolves only once its own run is committed, so it keeps the semantics of a job that
- * recorded alone: events enqueued after commit, idempotency by slot, a SIGKILL redoing the job. A
- * batch that fails is retried run by run, so one bad run fails only its own job.
+ * A check still resolves only once its own run is committed, so it keeps the semantics of a check
+ * that recorded alone: events enqueued after commit, idempotency by slot, a SIGKILL redoing the job.
+ * A batch that fails is retried run by run, so one bad run fails only its own check.
  */
 import { type Database, type DomainProbeOptions, queryAsTenant, sqlUuidArray } from '@mailwarden/db';
 import { type RecordedRun, type RunToRecord, recordRuns } from './record-run.ts';

@@ -1,16 +1,20 @@
 /**
  * The scheduler tick (DESIGN.md §2.3): Postgres holds every schedule; a tick asks it what is due
- * and enqueues one job per (domain name, family) with a deterministic id, so a tick that runs twice,
- * or after Redis was emptied, rebuilds exactly the missing work and duplicates collapse. The tick
- * holds no state of its own.
+ * and offers one check per (domain name, family) with a deterministic id, in batch jobs named by
+ * their checks. Claims in Redis say which job holds a check, so a tick that runs twice, on another
+ * worker, or after Redis was emptied, rebuilds exactly the missing work and duplicates collapse.
+ * Besides a memo of what it offered lately, the tick holds no state of its own (docs/scheduler.md).
  */
+import { createHash } from 'node:crypto';
 import type { Database } from '@mailwarden/db';
 import {
   type CheckFamilyName,
+  checkBatchSizes,
   familyQueues,
   maxCheckTargets,
   type Producer,
   type RunCheckPayload,
+  type RunChecksPayload,
 } from '@mailwarden/queue';
 import { sql } from 'drizzle-orm';
 
@@ -37,7 +41,7 @@ export async function collectDueChecks(
   const groups = new Map<string, { name: string; family: CheckFamilyName; slot: number; rows: DueRow[] }>();
   for (const row of result.rows) {
     const key = `${row.family} ${row.name}`;
-    const due = new Date(row.next_run_at).getTime();
+    const due = row.next_run_at instanceof Date ? row.next_run_at.getTime() : Date.parse(row.next_run_at);
     let group = groups.get(key);
     if (!group) {
       group = { name: row.name, family: row.family, slot: due, rows: [] };
@@ -49,24 +53,39 @@ export async function collectDueChecks(
   }
   const payloads: RunCheckPayload[] = [];
   for (const group of groups.values()) {
-    const targets = group.rows
-      .map((r) => ({ tenantId: r.tenant_id, domainId: r.domain_id }))
-      .sort((a, b) => a.domainId.localeCompare(b.domainId));
+    const targets = group.rows.map((r) => ({ tenantId: r.tenant_id, domainId: r.domain_id }));
+    if (targets.length > 1) targets.sort((a, b) => a.domainId.localeCompare(b.domainId));
+    const slot = new Date(group.slot).toISOString();
     for (let i = 0; i < targets.length; i += maxCheckTargets) {
       payloads.push({
         name: group.name,
         family: group.family,
-        slot: new Date(group.slot).toISOString(),
-        targets: targets.slice(i, i + maxCheckTargets),
+        slot,
+        targets:
+          i === 0 && targets.length <= maxCheckTargets ? targets : targets.slice(i, i + maxCheckTargets),
       });
     }
   }
   return payloads;
 }
 
-/** `dns.example.com.1764298800000.0`: family, name, slot and chunk — the same work, the same id. */
-export function checkJobId(payload: RunCheckPayload, chunk = 0): string {
+/**
+ * `dns.example.com.1764298800000.0`: family, name, slot and chunk — the same work, the same id. It
+ * names one check; a job holds one or more (`checkBatchJobId`), and a claim in Redis says which
+ * job holds a check (Producer#claimChecks).
+ */
+export function checkJobId(payload: RunCheckPayload, chunk = payload.chunk ?? 0): string {
   return `${payload.family}.${payload.name}.${Date.parse(payload.slot)}.${chunk}`;
+}
+
+/**
+ * The id of a job holding these checks (in this order): a lone check keeps its own id, a batch is
+ * named by a digest of its checks' ids — the same checks, the same job.
+ */
+export function checkBatchJobId(family: CheckFamilyName, checkIds: readonly string[]): string {
+  if (checkIds.length === 1) return checkIds[0]!;
+  const digest = createHash('sha256').update(checkIds.join(' ')).digest('hex').slice(0, 32);
+  return `${family}.batch.${digest}`;
 }
 
 /**
@@ -105,41 +124,92 @@ export function createOfferedChecks(reofferAfterMs = defaultReofferAfterMs): Off
   };
 }
 
+interface OfferedCheck {
+  payload: RunCheckPayload;
+  checkId: string;
+  slotMs: number;
+}
+
 /**
- * Enqueues due work; returns how many jobs were offered (existing ids are left alone). With
- * `offered`, ids offered lately by the same memo are skipped.
+ * Enqueues due work as batch jobs (`run-checks`, at most `checkBatchSizes[family]` checks each);
+ * returns how many checks were claimed for a job. Checks already held by a job still in Redis
+ * (claims, Producer#claimChecks) are left alone, so a tick that runs twice — or on another worker —
+ * adds nothing. With `offered`, check ids offered lately by the same memo are not even asked about.
  */
 export async function enqueueChecks(
   producer: Producer,
   payloads: readonly RunCheckPayload[],
   offered?: { memo: OfferedChecks; nowMs: number },
 ): Promise<number> {
-  const byFamily = new Map<CheckFamilyName, { payload: RunCheckPayload; chunk: number }[]>();
+  const byFamily = new Map<CheckFamilyName, OfferedCheck[]>();
   const chunks = new Map<string, number>();
   for (const payload of payloads) {
     const key = `${payload.family} ${payload.name} ${payload.slot}`;
     const chunk = chunks.get(key) ?? 0;
     chunks.set(key, chunk + 1);
-    if (offered && !offered.memo.offer(checkJobId(payload, chunk), offered.nowMs)) continue;
+    const slotMs = Date.parse(payload.slot);
+    const checkId = `${payload.family}.${payload.name}.${slotMs}.${chunk}`; // as checkJobId
+    if (offered && !offered.memo.offer(checkId, offered.nowMs)) continue;
     const list = byFamily.get(payload.family) ?? [];
-    list.push({ payload, chunk });
+    // The chunk travels with the check, so the worker knows its id (and releases its claim).
+    list.push({ payload: chunk > 0 ? { ...payload, chunk } : payload, checkId, slotMs });
     byFamily.set(payload.family, list);
   }
+  // The families at once: each is its own queue, claims and jobs.
+  const settled = await Promise.allSettled(
+    [...byFamily].map(([family, list]) => enqueueFamily(producer, family, list)),
+  );
   let count = 0;
-  for (const [family, list] of byFamily) {
-    const jobs = list.map(({ payload, chunk }) => ({
-      name: 'run-check' as const,
-      payload,
-      jobId: checkJobId(payload, chunk),
-    }));
-    try {
-      count += await producer.enqueueBulk(familyQueues[family], jobs);
-    } catch (err) {
+  let failure: PromiseRejectedResult | undefined;
+  [...byFamily.values()].forEach((list, i) => {
+    const result = settled[i]!;
+    if (result.status === 'fulfilled') count += result.value;
+    else {
       // Not in Redis: the next tick offers them again.
-      offered?.memo.forget(jobs.map((j) => j.jobId));
-      throw err;
+      offered?.memo.forget(list.map((c) => c.checkId));
+      failure ??= result;
     }
+  });
+  if (failure) throw failure.reason;
+  return count;
+}
+
+async function enqueueFamily(
+  producer: Producer,
+  family: CheckFamilyName,
+  list: OfferedCheck[],
+): Promise<number> {
+  const queue = familyQueues[family];
+  // Earliest slot first (jobs run in the order they are added); the order, and so the batches and
+  // their ids, depend on the checks alone.
+  list.sort((a, b) => a.slotMs - b.slotMs || (a.checkId < b.checkId ? -1 : a.checkId > b.checkId ? 1 : 0));
+  const size = checkBatchSizes[family];
+  const batches: { jobId: string; members: OfferedCheck[] }[] = [];
+  for (let i = 0; i < list.length; i += size) {
+    const members = list.slice(i, i + size);
+    batches.push({
+      jobId: checkBatchJobId(
+        family,
+        members.map((m) => m.checkId),
+      ),
+      members,
+    });
   }
+  const claimed = await producer.claimChecks(
+    queue,
+    batches.flatMap((b) => b.members.map((m) => ({ checkId: m.checkId, jobId: b.jobId }))),
+  );
+  let position = 0;
+  let count = 0;
+  const jobs: { name: 'run-checks'; payload: RunChecksPayload; jobId: string }[] = [];
+  for (const batch of batches) {
+    // A batch keeps its id when some of its checks were held elsewhere: the id names the offer.
+    const checks = batch.members.filter(() => claimed[position++]).map((m) => m.payload);
+    if (checks.length === 0) continue;
+    count += checks.length;
+    jobs.push({ name: 'run-checks', payload: { family, checks }, jobId: batch.jobId });
+  }
+  await producer.enqueueBulk(queue, jobs);
   return count;
 }
 

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { jobIdProblem } from './job-id.ts';
 import {
   mailboxPollJobId,
+  maxBatchChecks,
   maxEchoDelayMs,
   maxEchoMessageLength,
   parseEchoPayload,
   parseMailboxRef,
+  parseRunChecksPayload,
 } from './job-types.ts';
 
 describe('parseEchoPayload', () => {
@@ -58,5 +60,50 @@ describe('poll-mailbox jobs', () => {
     expect(mailboxPollJobId(mailboxId, slot, true)).toBe(`imap.${mailboxId}.now.${slot}`);
     expect(jobIdProblem(mailboxPollJobId(mailboxId, slot))).toBeUndefined();
     expect(jobIdProblem(mailboxPollJobId(mailboxId, slot, true))).toBeUndefined();
+  });
+});
+
+describe('run-checks jobs', () => {
+  const target = {
+    tenantId: '0190b6b0-0000-7000-8000-000000000001',
+    domainId: '0190b6b0-0000-7000-8000-000000000002',
+  };
+  const check = (name: string, extra: object = {}) => ({
+    name,
+    family: 'dns',
+    slot: '2027-01-01T00:00:00Z',
+    targets: [target],
+    ...extra,
+  });
+
+  it('should take checks of its own family, with their chunk, and normalise slots', () => {
+    expect(
+      parseRunChecksPayload({ family: 'dns', checks: [check('a.test'), check('b.test', { chunk: 2 })] }),
+    ).toEqual({
+      ok: true,
+      payload: {
+        family: 'dns',
+        checks: [
+          { name: 'a.test', family: 'dns', slot: '2027-01-01T00:00:00.000Z', targets: [target] },
+          { name: 'b.test', family: 'dns', slot: '2027-01-01T00:00:00.000Z', targets: [target], chunk: 2 },
+        ],
+      },
+    });
+  });
+
+  it('should refuse an empty or oversized batch, a mixed family and a bad entry', () => {
+    expect(parseRunChecksPayload({ family: 'dns', checks: [] }).ok).toBe(false);
+    const many = Array.from({ length: maxBatchChecks + 1 }, (_, i) => check(`n${i}.test`));
+    expect(parseRunChecksPayload({ family: 'dns', checks: many }).ok).toBe(false);
+    expect(parseRunChecksPayload({ family: 'tls', checks: [check('a.test')] })).toEqual({
+      ok: false,
+      problems: ['checks[0]: family must be tls'],
+    });
+    expect(parseRunChecksPayload({ family: 'dns', checks: [check('a.test', { chunk: -1 })] })).toEqual({
+      ok: false,
+      problems: ['checks[0]: chunk must be a small non-negative integer'],
+    });
+    expect(parseRunChecksPayload({ family: 'smtp', checks: [check('a.test')] }).ok).toBe(false);
+    expect(parseRunChecksPayload([check('a.test')]).ok).toBe(false);
   });
 });

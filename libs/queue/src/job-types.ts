@@ -97,9 +97,38 @@ export interface RunCheckPayload {
   family: CheckFamilyName;
   slot: string;
   targets: CheckTarget[];
+  /** Which slice of the name's targets (more than maxCheckTargets watch it); 0 when absent. */
+  chunk?: number;
 }
 
-export type CheckJob = { name: 'run-check'; payload: RunCheckPayload };
+/**
+ * Checks of several names of one family in one job (the tick's and scan-now's jobs): each entry is
+ * a `RunCheckPayload` of that family. One job per name cost tens of Redis commands per name and
+ * most of a worker's time in a large sweep; a batch costs them once.
+ */
+export interface RunChecksPayload {
+  family: CheckFamilyName;
+  checks: RunCheckPayload[];
+}
+
+/**
+ * Names per batch job, by family. Small for the MX probe, whose checks take seconds and touch other
+ * people's servers: a job redone after a crash redoes at most this many.
+ */
+export const checkBatchSizes = {
+  dns: 25,
+  dnssec: 25,
+  blocklist: 25,
+  tls: 4,
+} as const satisfies Record<CheckFamilyName, number>;
+
+/** Upper bound on the entries of a batch read back from Redis. */
+export const maxBatchChecks = 100;
+
+/** `run-check` is one name (jobs queued by earlier versions); `run-checks` a batch. */
+export type CheckJob =
+  | { name: 'run-check'; payload: RunCheckPayload }
+  | { name: 'run-checks'; payload: RunChecksPayload };
 
 export type SchedulerJob =
   | { name: 'tick'; payload: Record<string, never> }
@@ -149,7 +178,7 @@ export function parseRunCheckPayload(data: unknown): Parsed<RunCheckPayload> {
   const obj = record(data);
   if (!obj) return { ok: false, problems: ['payload must be an object'] };
   const problems: string[] = [];
-  const { name, family, slot, targets } = obj;
+  const { name, family, slot, targets, chunk } = obj;
   if (typeof name !== 'string' || !NAME_RE.test(name)) problems.push('name must be a lower-case domain name');
   if (typeof family !== 'string' || !(checkFamilyNames as readonly string[]).includes(family))
     problems.push(`family must be one of ${checkFamilyNames.join(', ')}`);
@@ -158,6 +187,11 @@ export function parseRunCheckPayload(data: unknown): Parsed<RunCheckPayload> {
     problems.push(`targets must hold 1 to ${maxCheckTargets} entries`);
   else if (!targets.every((t) => isRef(t, 'domainId')))
     problems.push('each target needs tenantId and domainId uuids');
+  if (
+    chunk !== undefined &&
+    !(Number.isInteger(chunk) && (chunk as number) >= 0 && (chunk as number) <= 10_000)
+  )
+    problems.push('chunk must be a small non-negative integer');
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -166,8 +200,29 @@ export function parseRunCheckPayload(data: unknown): Parsed<RunCheckPayload> {
       family: family as CheckFamilyName,
       slot: new Date(slot as string).toISOString(),
       targets: (targets as CheckTarget[]).map((t) => ({ tenantId: t.tenantId, domainId: t.domainId })),
+      ...(chunk ? { chunk: chunk as number } : {}),
     },
   };
+}
+
+/** Validates a run-checks payload read back from Redis; every entry as `parseRunCheckPayload`. */
+export function parseRunChecksPayload(data: unknown): Parsed<RunChecksPayload> {
+  const obj = record(data);
+  if (!obj) return { ok: false, problems: ['payload must be an object'] };
+  const { family, checks } = obj;
+  if (typeof family !== 'string' || !(checkFamilyNames as readonly string[]).includes(family))
+    return { ok: false, problems: [`family must be one of ${checkFamilyNames.join(', ')}`] };
+  if (!Array.isArray(checks) || checks.length === 0 || checks.length > maxBatchChecks)
+    return { ok: false, problems: [`checks must hold 1 to ${maxBatchChecks} entries`] };
+  const parsed: RunCheckPayload[] = [];
+  for (const [i, entry] of checks.entries()) {
+    const one = parseRunCheckPayload(entry);
+    if (!one.ok) return { ok: false, problems: one.problems.map((p) => `checks[${i}]: ${p}`) };
+    if (one.payload.family !== family)
+      return { ok: false, problems: [`checks[${i}]: family must be ${family}`] };
+    parsed.push(one.payload);
+  }
+  return { ok: true, payload: { family: family as CheckFamilyName, checks: parsed } };
 }
 
 function isRef(value: unknown, key: string): boolean {

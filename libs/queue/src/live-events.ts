@@ -6,6 +6,7 @@
  * event body, evidence or secret travels through Redis, and a message on the wrong topic shows
  * nothing (RLS).
  */
+import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 
 export interface LiveEventRef {
@@ -26,26 +27,50 @@ export function liveEventsTopic(tenantId: string): string {
 /** The part of an mqemitter a publisher needs. */
 export interface LiveEventEmitter {
   emit(message: { topic: string; payload: LiveEventRef }, callback?: (err?: unknown) => void): void;
+  /**
+   * Of these topics, the ones someone subscribes to now. Without it every event is sent; with it,
+   * events nobody listens to are not (a sweep writes thousands; a subscriber that joins a moment
+   * later would not have seen them either).
+   */
+  listening?(topics: readonly string[]): Promise<Set<string>>;
 }
 
+/** Sends every ref (one message each) at once, in order, to the tenants somebody listens to. */
 export async function publishLiveEvents(
   emitter: LiveEventEmitter,
   refs: readonly LiveEventRef[],
 ): Promise<void> {
-  for (const ref of refs) {
-    await new Promise<void>((resolve, reject) =>
-      emitter.emit({ topic: liveEventsTopic(ref.tenantId), payload: ref }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  }
+  if (refs.length === 0) return;
+  let heard: Set<string> | undefined;
+  if (emitter.listening)
+    heard = await emitter.listening([...new Set(refs.map((r) => liveEventsTopic(r.tenantId)))]);
+  await Promise.all(
+    refs.map((ref) => {
+      const topic = liveEventsTopic(ref.tenantId);
+      if (heard && !heard.has(topic)) return undefined;
+      return new Promise<void>((resolve, reject) =>
+        emitter.emit({ topic, payload: ref }, (err) => (err ? reject(err) : resolve())),
+      );
+    }),
+  );
 }
 
-export type RedisLiveEmitter = ReturnType<typeof mqemitterRedis> & { closeAsync(): Promise<void> };
+export type RedisLiveEmitter = ReturnType<typeof mqemitterRedis> & {
+  closeAsync(): Promise<void>;
+  listening(topics: readonly string[]): Promise<Set<string>>;
+};
 
-/** The shared emitter (its own two Redis connections: one publishes, one subscribes). */
+/**
+ * The shared emitter (its own two Redis connections: one publishes, one subscribes). The publishing
+ * one pipelines: what a check job publishes in one turn of the event loop (every event of its
+ * runs) leaves as one write, not one per event. (mqemitter-redis asks for auto-pipelining itself,
+ * but drops the option when given a connection string.)
+ */
 export function createRedisLiveEmitter(redisUrl: string): RedisLiveEmitter {
-  const emitter = mqemitterRedis({ connectionString: redisUrl }) as RedisLiveEmitter;
+  const emitter = mqemitterRedis({
+    connectionString: redisUrl,
+    pubConn: new Redis(redisUrl, { enableAutoPipelining: true }),
+  }) as RedisLiveEmitter;
   // Connection errors are retried by ioredis; without a listener they would crash the process.
   (emitter as unknown as { state: { on(e: string, f: (err: unknown) => void): void } }).state.on(
     'error',
@@ -53,7 +78,16 @@ export function createRedisLiveEmitter(redisUrl: string): RedisLiveEmitter {
   );
   const conns = emitter as unknown as {
     subConn: { status: string; disconnect(): void };
-    pubConn: { status: string; disconnect(): void };
+    pubConn: Redis;
+  };
+  // Subscribers of every API instance, as Redis counts them (mqemitter-redis subscribes to a topic
+  // without wildcards under its own name).
+  emitter.listening = async (topics) => {
+    const counts = (await conns.pubConn.call('PUBSUB', 'NUMSUB', ...topics)) as (string | number)[];
+    const heard = new Set<string>();
+    for (let i = 0; i + 1 < counts.length; i += 2)
+      if (Number(counts[i + 1]) > 0) heard.add(String(counts[i]));
+    return heard;
   };
   emitter.closeAsync = () =>
     new Promise<void>((resolve) => {

@@ -28,6 +28,29 @@ export interface ProducerOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * Claims of check ids (libs/monitoring scheduler.ts): a batch job holds several checks, so the job
+ * id alone no longer tells whether a check is queued. `<prefix>:<queue>:claim:<check id>` names the
+ * job that holds the check. A check is claimed for `job` unless another job still in Redis (in any
+ * state, as a job id blocks an equal one) holds it; claimed ones get the new holder. One script,
+ * one round trip, whatever the number of checks. Returns the 1-based positions of the claimed.
+ */
+const claimScript = `
+local claimed = {}
+for i = 4, #ARGV, 2 do
+  local key = ARGV[1] .. ARGV[i]
+  local job = ARGV[i + 1]
+  local holder = redis.call('GET', key)
+  if not holder or holder == job or redis.call('EXISTS', ARGV[2] .. holder) == 0 then
+    redis.call('SET', key, job, 'PX', ARGV[3])
+    claimed[#claimed + 1] = (i - 2) / 2
+  end
+end
+return claimed`;
+
+/** A claim outlives its job's completion only by accident (it is released then); failed jobs keep theirs. */
+export const checkClaimTtlMs = 24 * 60 * 60 * 1000;
+
 function unavailable(cause?: unknown): AppError {
   return new AppError('service_unavailable', { detail: 'the job queue is not reachable', cause });
 }
@@ -110,6 +133,50 @@ export function createProducer(connection: Redis, prefix: string, options: Produ
         if (connection.status !== 'ready') throw unavailable(err);
         throw err;
       }
+    },
+
+    /**
+     * Claims each check id for its job unless another job still in Redis holds it (see
+     * `claimScript`); true for the ones claimed. Call before adding the jobs: a check whose job was
+     * never added (the add failed) points at a missing job and is claimed again by the next offer.
+     */
+    async claimChecks(
+      queue: QueueName,
+      entries: readonly { checkId: string; jobId: string }[],
+    ): Promise<boolean[]> {
+      if (entries.length === 0) return [];
+      for (const e of entries) {
+        validateJobId(e.checkId);
+        validateJobId(e.jobId);
+      }
+      try {
+        await waitForReady(connection, readyTimeoutMs);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const base = `${prefix}:${queue}:`;
+      try {
+        const positions = (await connection.eval(
+          claimScript,
+          0,
+          `${base}claim:`,
+          base,
+          String(checkClaimTtlMs),
+          ...entries.flatMap((e) => [e.checkId, e.jobId]),
+        )) as number[];
+        const claimed = entries.map(() => false);
+        for (const p of positions) claimed[p - 1] = true;
+        return claimed;
+      } catch (err) {
+        if (connection.status !== 'ready') throw unavailable(err);
+        throw err;
+      }
+    },
+
+    /** Drops the claims of checks whose runs are stored (best effort: they expire anyway). */
+    async releaseChecks(queue: QueueName, checkIds: readonly string[]): Promise<void> {
+      if (checkIds.length === 0) return;
+      await connection.del(...checkIds.map((id) => `${prefix}:${queue}:claim:${id}`));
     },
 
     /** The BullMQ queue itself, for job schedulers and inspection; owned by this producer. */

@@ -2,8 +2,8 @@ import type { WebhooksService } from '@mailwarden/alerts';
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import type { FamilyRunners, MailboxPoller } from '@mailwarden/monitoring';
-import { type LiveEventEmitter, type Producer, queueNames } from '@mailwarden/queue';
-import { createRunCheckProcessor } from './checks.processor.ts';
+import { type CheckFamilyName, type LiveEventEmitter, type Producer, queueNames } from '@mailwarden/queue';
+import { createCheckProcessors } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
 import { createMailboxTickProcessor, createPollMailboxProcessor } from './report-mailboxes.processor.ts';
@@ -29,11 +29,17 @@ export interface ProcessorDeps {
   reports?: Pick<ReportProcessorDeps, 'parserThread' | 'reportLimits'>;
   /** Polls tenants' IMAP report mailboxes (issue 6 §1c); without it poll jobs fail for good. */
   mailboxPoller?: MailboxPoller;
+  /** Checks (names) of each family run at once, over all jobs (CHECKS_<FAMILY>_CONCURRENCY). */
+  checkConcurrency?: Partial<Record<CheckFamilyName, number>>;
 }
 
 /** Registers one processor per queue and job name; add new job kinds here. */
 export function createProcessors(deps: ProcessorDeps): ProcessorMap {
-  const runCheck = createRunCheckProcessor(deps);
+  const checks = createCheckProcessors({
+    ...deps,
+    ...(deps.checkConcurrency ? { concurrency: deps.checkConcurrency } : {}),
+  });
+  const runCheck = { 'run-check': checks.runCheck, 'run-checks': checks.runChecks };
   return {
     [queueNames.system]: { echo: createEchoProcessor(deps) },
     [queueNames.scheduler]: {
@@ -42,10 +48,10 @@ export function createProcessors(deps: ProcessorDeps): ProcessorMap {
       'purge-history': createPurgeProcessor(deps),
       'poll-mailboxes': createMailboxTickProcessor(deps),
     },
-    [queueNames.checksDns]: { 'run-check': runCheck },
-    [queueNames.checksDnssec]: { 'run-check': runCheck },
-    [queueNames.checksTls]: { 'run-check': runCheck },
-    [queueNames.checksBlocklist]: { 'run-check': runCheck },
+    [queueNames.checksDns]: runCheck,
+    [queueNames.checksDnssec]: runCheck,
+    [queueNames.checksTls]: runCheck,
+    [queueNames.checksBlocklist]: runCheck,
     [queueNames.webhooks]: {
       'dispatch-event': createDispatchProcessor(deps),
       deliver: createDeliverProcessor(deps),
