@@ -10,18 +10,16 @@ import {
 } from '@mailwarden/monitoring';
 import {
   type CheckFamilyName,
-  dispatchEventJob,
   familyQueues,
   type LiveEventEmitter,
   type Producer,
   parseRunCheckPayload,
   parseRunChecksPayload,
   publishLiveEvents,
-  queueNames,
   type RunCheckPayload,
 } from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
-import type { JobProcessor } from './processor.ts';
+import { enqueueDispatches, type JobProcessor } from './processor.ts';
 
 export interface CheckProcessorDeps {
   db: Database;
@@ -94,13 +92,7 @@ export function createCheckProcessors(deps: CheckProcessorDeps): {
   /** After the commits: dispatch jobs for the events that alert, live messages for all. */
   async function announce(summaries: readonly RunCheckSummary[], log: Logger): Promise<number> {
     const events = summaries.flatMap((s) => s.events);
-    if (events.length > 0) {
-      await deps.producer
-        .enqueueBulk(queueNames.webhooks, events.map(dispatchEventJob))
-        .catch((err: unknown) =>
-          log.warn({ err, events: events.length }, 'dispatch enqueue failed; the sweeper will pick them up'),
-        );
-    }
+    await enqueueDispatches(deps.producer, events, log);
     const live = summaries.flatMap((s) => s.live);
     if (deps.live && live.length > 0) {
       // One message per event, all sent at once (one write: the publisher pipelines), to the

@@ -1,15 +1,9 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { dueReportMailboxes, type MailboxPoller } from '@mailwarden/monitoring';
-import {
-  dispatchEventJob,
-  mailboxPollJobId,
-  type Producer,
-  parseMailboxRef,
-  queueNames,
-} from '@mailwarden/queue';
+import { mailboxPollJobId, type Producer, parseMailboxRef, queueNames } from '@mailwarden/queue';
 import { UnrecoverableError } from 'bullmq';
-import type { JobProcessor } from './processor.ts';
+import { enqueueDispatches, type JobProcessor } from './processor.ts';
 
 /** Mailboxes enqueued by one tick at most; the rest are due at the next one. */
 export const maxMailboxesPerTick = 1_000;
@@ -62,14 +56,12 @@ export function createPollMailboxProcessor(deps: {
     if (!deps.mailboxPoller) throw new UnrecoverableError('this worker has no IMAP poller configured');
     const { tenantId, mailboxId } = parsed.payload;
     const result = await deps.mailboxPoller.poll(tenantId, mailboxId, log);
-    if (deps.producer && result.eventIds.length > 0) {
-      await deps.producer
-        .enqueueBulk(
-          queueNames.webhooks,
-          result.eventIds.map((eventId) => dispatchEventJob({ tenantId, eventId })),
-        )
-        .catch((err: unknown) => log.warn({ err }, 'dispatch enqueue failed; the sweeper will'));
-    }
+    if (deps.producer)
+      await enqueueDispatches(
+        deps.producer,
+        result.eventIds.map((eventId) => ({ tenantId, eventId })),
+        log,
+      );
     return {
       state: result.state,
       stored: result.stored,

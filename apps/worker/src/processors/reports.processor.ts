@@ -1,16 +1,10 @@
 import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import { ingestRawReport, pendingRawReports } from '@mailwarden/monitoring';
-import {
-  dispatchEventJob,
-  type Producer,
-  parseRawReportRef,
-  parseReportJobId,
-  queueNames,
-} from '@mailwarden/queue';
+import { type Producer, parseRawReportRef, parseReportJobId, queueNames } from '@mailwarden/queue';
 import type { ReportLimits } from '@mailwarden/reports';
 import { UnrecoverableError } from 'bullmq';
-import type { JobProcessor } from './processor.ts';
+import { enqueueDispatches, type JobProcessor } from './processor.ts';
 import { type ThreadParserOptions, threadParser } from './report-thread.ts';
 
 export interface ReportProcessorDeps {
@@ -44,14 +38,12 @@ export function createParseReportProcessor(deps: ReportProcessorDeps): JobProces
       log.warn({ rawReportId, code: result.errorCode }, 'report refused');
       throw new UnrecoverableError(`${result.errorCode}: ${result.errorDetail ?? ''}`.slice(0, 500));
     }
-    if (deps.producer && result.eventIds.length > 0) {
-      await deps.producer
-        .enqueueBulk(
-          queueNames.webhooks,
-          result.eventIds.map((eventId) => dispatchEventJob({ tenantId, eventId })),
-        )
-        .catch((err: unknown) => log.warn({ err }, 'dispatch enqueue failed; the sweeper will'));
-    }
+    if (deps.producer)
+      await enqueueDispatches(
+        deps.producer,
+        result.eventIds.map((eventId) => ({ tenantId, eventId })),
+        log,
+      );
     return {
       state: result.state,
       events: result.eventIds.length,
