@@ -10,7 +10,6 @@ import {
   AppError,
   type Clock,
   decodeId,
-  encodeId,
   notFound,
   type Resolver,
   type SecretBox,
@@ -30,11 +29,19 @@ import {
 } from '@mailwarden/db';
 import { type AllowList, normaliseHost, resolveAndVet } from '@mailwarden/net';
 import { asc, eq, sql } from 'drizzle-orm';
+import { folderName, invalid, scopeOf, text, tokenUrlOf, vschar } from './report-mailbox-input.ts';
+import { type ReportMailboxView, reportMailboxView } from './report-mailbox-view.ts';
+
+export {
+  failingAfterConsecutiveFailures,
+  mailboxStatus,
+  type ReportMailboxStatus,
+  type ReportMailboxView,
+  reportMailboxView,
+} from './report-mailbox-view.ts';
 
 /** A tenant has at most this many report mailboxes. */
 export const maxReportMailboxesPerTenant = 10;
-/** After this many failed polls in a row a mailbox shows `failing` (docs/reports.md "IMAP intake"). */
-export const failingAfterConsecutiveFailures = 5;
 export const defaultMoveToFolder = 'Mailwarden/Processed';
 /** RFC 8314 §3.2 (implicit TLS) and RFC 9051 §2.1 (143, STARTTLS). */
 export const defaultImapPorts: Record<MailboxSecurity, number> = { tls: 993, starttls: 143 };
@@ -78,149 +85,6 @@ export type ReportMailboxPatch = Partial<ReportMailboxInput>;
 
 /** The `oauth2` fields; any of them on a `password` mailbox is refused. */
 const oauthFields = ['tokenUrl', 'clientId', 'clientSecret', 'refreshToken', 'scope'] as const;
-
-export type ReportMailboxStatus = 'disabled' | 'pending' | 'ok' | 'retrying' | 'failing';
-
-export interface ReportMailboxView {
-  id: string;
-  host: string;
-  port: number;
-  security: MailboxSecurity;
-  username: string;
-  auth: MailboxAuthKind;
-  /** A password is set (`password` mailboxes); the password itself is never returned. */
-  hasPassword: boolean;
-  /** `oauth2`: the token endpoint, the client and the scopes; null for `password`. */
-  tokenUrl: string | null;
-  clientId: string | null;
-  scope: string | null;
-  /** A client secret is set (never returned); false for a public client and `password`. */
-  hasClientSecret: boolean;
-  /** A refresh token is set (never returned); true for every `oauth2` mailbox. */
-  hasRefreshToken: boolean;
-  folder: string;
-  afterStore: MailboxAfterStore;
-  moveTo: string;
-  enabled: boolean;
-  description: string;
-  /** `pending`: never polled; `retrying`: the last polls failed; `failing`: at least 5 in a row. */
-  status: ReportMailboxStatus;
-  lastPolledAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: { code: string; detail: string | null } | null;
-  consecutiveFailures: number;
-  lastStoredCount: number;
-  lastSkippedCount: number;
-  nextPollAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-function invalid(location: string, message: string): AppError {
-  return new AppError('validation_failed', {
-    detail: `${location} ${message}`,
-    errors: [{ location, message }],
-  });
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-function text(location: string, value: string, max: number, options: { allowEmpty?: boolean } = {}): string {
-  if (!options.allowEmpty && value.length === 0) throw invalid(location, 'must not be empty');
-  if (value.length > max) throw invalid(location, `must be at most ${max} characters`);
-  if (CONTROL.test(value)) throw invalid(location, 'must not contain control characters');
-  return value;
-}
-
-/** Folder names: `/` separates levels; no empty level, no `*`/`%` (LIST wildcards). */
-function folderName(location: string, value: string): string {
-  const name = text(location, value.trim(), 200);
-  if (name.split('/').some((part) => part.length === 0))
-    throw invalid(location, 'must not have an empty level');
-  if (/[*%]/.test(name)) throw invalid(location, 'must not contain * or %');
-  return name;
-}
-
-/** RFC 6749 Appendix A: client ids, secrets and tokens are VSCHAR (printable ASCII). */
-const VSCHAR = /^[\x20-\x7e]+$/;
-
-function vschar(location: string, value: string, max: number): string {
-  if (value.length === 0) throw invalid(location, 'must not be empty');
-  if (value.length > max) throw invalid(location, `must be at most ${max} characters`);
-  if (!VSCHAR.test(value)) throw invalid(location, 'must be printable ASCII');
-  return value;
-}
-
-/** RFC 6749 §3.3: scope tokens separated by single spaces; none is null. */
-function scopeOf(value: string): string | null {
-  const scopes = value.trim().split(/ +/).filter(Boolean);
-  if (scopes.length === 0) return null;
-  if (scopes.some((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)))
-    throw invalid(
-      'body.scope',
-      'must be scope tokens (printable ASCII without " and \\) separated by spaces',
-    );
-  const joined = scopes.join(' ');
-  if (joined.length > 1024) throw invalid('body.scope', 'must be at most 1024 characters');
-  return joined;
-}
-
-/** RFC 6749 §3.2: an https URL without credentials or a fragment. */
-function tokenUrlOf(value: string): URL {
-  const raw = text('body.tokenUrl', value.trim(), 2048);
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw invalid('body.tokenUrl', 'must be a URL');
-  }
-  if (u.protocol !== 'https:') throw invalid('body.tokenUrl', 'must be an https URL');
-  if (u.username !== '' || u.password !== '') throw invalid('body.tokenUrl', 'must not hold credentials');
-  if (u.hash !== '') throw invalid('body.tokenUrl', 'must not have a fragment');
-  return u;
-}
-
-export function mailboxStatus(
-  row: Pick<ReportMailboxRow, 'enabled' | 'lastPolledAt' | 'consecutiveFailures'>,
-): ReportMailboxStatus {
-  if (!row.enabled) return 'disabled';
-  if (row.consecutiveFailures >= failingAfterConsecutiveFailures) return 'failing';
-  if (row.consecutiveFailures > 0) return 'retrying';
-  return row.lastPolledAt ? 'ok' : 'pending';
-}
-
-export function reportMailboxView(row: ReportMailboxRow): ReportMailboxView {
-  return {
-    id: encodeId('mbx', row.id),
-    host: row.host,
-    port: row.port,
-    security: row.security,
-    username: row.username,
-    auth: row.auth,
-    hasPassword: row.passwordCiphertext !== null,
-    tokenUrl: row.oauthTokenUrl,
-    clientId: row.oauthClientId,
-    scope: row.oauthScope,
-    hasClientSecret: row.oauthClientSecretCiphertext !== null,
-    hasRefreshToken: row.oauthRefreshTokenCiphertext !== null,
-    folder: row.folder,
-    afterStore: row.afterStore,
-    moveTo: row.moveTo,
-    enabled: row.enabled,
-    description: row.description,
-    status: mailboxStatus(row),
-    lastPolledAt: row.lastPolledAt?.toISOString() ?? null,
-    lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
-    lastError: row.lastErrorCode ? { code: row.lastErrorCode, detail: row.lastErrorDetail } : null,
-    consecutiveFailures: row.consecutiveFailures,
-    lastStoredCount: row.lastStoredCount,
-    lastSkippedCount: row.lastSkippedCount,
-    nextPollAt: row.enabled ? row.nextPollAt.toISOString() : null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
 
 export interface ReportMailboxesDeps {
   db: Database;
