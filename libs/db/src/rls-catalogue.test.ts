@@ -140,4 +140,53 @@ describe('row-level security catalogue', () => {
     );
     expect(create.rows[0]!.can).toBe(false);
   });
+
+  it("should key every domain_id through its own tenant, so no row can name another tenant's domain", async () => {
+    // Tables with both columns whose key to domains is not (tenant_id, domain_id) -> (tenant_id, id).
+    // The exceptions: two report tables keep `on delete set null` on domain_id alone (a report
+    // outlives the domain it matched, and a composite key would null the tenant too), and
+    // dmarc_report_rows carries its report's domain_id unkeyed (a copy for the analytics indexes,
+    // bulk-loaded; the report's own key holds). The ingest writes them from the tenant's own
+    // domains, under RLS.
+    const { rows } = await client.query<{ table: string }>(`
+      select c.relname as table
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'public' and c.relkind = 'r'
+         and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id')
+         and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'domain_id')
+         and not exists (
+           select 1 from pg_constraint k
+            where k.conrelid = c.oid and k.contype = 'f' and k.confrelid = 'domains'::regclass
+              and (select array_agg(a.attname::text order by u.ord) from unnest(k.conkey) with ordinality u(n, ord)
+                     join pg_attribute a on a.attrelid = c.oid and a.attnum = u.n) = array['tenant_id', 'domain_id']
+              and (select array_agg(a.attname::text order by u.ord) from unnest(k.confkey) with ordinality u(n, ord)
+                     join pg_attribute a on a.attrelid = k.confrelid and a.attnum = u.n) = array['tenant_id', 'id'])
+       order by 1`);
+    expect(rows.map((r) => r.table)).toEqual(['dmarc_report_rows', 'dmarc_reports', 'tls_report_policies']);
+  });
+
+  it('should refuse a monitoring row of one tenant that names a domain of another', async () => {
+    const tenantA = '00000000-0000-7000-8000-00000000a001';
+    const tenantB = '00000000-0000-7000-8000-00000000b001';
+    const domainB = '00000000-0000-7000-8000-00000000b0d1';
+    await client.query('begin');
+    try {
+      await client.query(`insert into tenants (id, name) values ($1, 'a'), ($2, 'b')`, [tenantA, tenantB]);
+      await client.query(
+        `insert into domains (id, tenant_id, name, verification_token) values ($1, $2, 'b.example', 't')`,
+        [domainB, tenantB],
+      );
+      const insert = client.query(
+        `insert into findings (id, tenant_id, domain_id, family, "check", fingerprint, code, severity, subject,
+                               message, state, first_seen_at, opened_at, last_seen_at)
+         values (gen_random_uuid(), $1, $2, 'dns', 'dmarc', 'f', 'dmarc.missing', 'high', 'b.example', 'm',
+                 'open', now(), now(), now())`,
+        [tenantA, domainB],
+      );
+      await expect(insert).rejects.toMatchObject({ code: '23503', constraint: 'findings_domain_fk' });
+    } finally {
+      await client.query('rollback');
+    }
+  });
 });

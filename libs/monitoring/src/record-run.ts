@@ -84,7 +84,7 @@ export async function recordRuns(
     async (client, opened) => {
       for (const [n, round] of rounds.entries()) {
         const loaded = n === 0 ? opened : ((await client.query(loadOf(round))) as unknown as QueryResults);
-        const recorded = await recordRound(client, round, loadedRows(loaded), random);
+        const recorded = await recordRound(client, tenantId, round, loadedRows(loaded), random);
         round.forEach((run, k) => {
           results[indexOf.get(run)!] = recorded[k]!;
         });
@@ -99,6 +99,7 @@ type QueryResults = Parameters<typeof loadedRows>[0];
 
 async function recordRound(
   client: TenantClient,
+  tenantId: string,
   runs: readonly RunToRecord[],
   loaded: ReturnType<typeof loadedRows>,
   random: () => number,
@@ -141,7 +142,6 @@ async function recordRound(
     const runId = uuidv7(at);
     changes.runs.push({
       id: runId,
-      tenant_id: run.target.tenantId,
       domain_id: run.target.domainId,
       family: outcome.family,
       slot: run.slot.toISOString(),
@@ -170,7 +170,7 @@ async function recordRound(
   }
   // The diff of a run whose slot was stored before (a redone job) is not written: the statement
   // takes only the rows of domains whose run it inserted.
-  const stored = diffs.size > 0 ? await writeChangesStatement(client, changes) : new Set<string>();
+  const stored = diffs.size > 0 ? await writeChangesStatement(client, tenantId, changes) : new Set<string>();
   return runs.map((run) =>
     stored.has(run.target.domainId) ? diffs.get(run)! : { stored: false, eventIds: [] },
   );

@@ -70,6 +70,8 @@ export const loadResults = 4;
  * meanwhile stays); check states; posture points; the schedules' next slots (interval ± jitter);
  * the domains' summary columns; the outbox events. No row is written by two parts. Updates name
  * their rows by id too (`$8`, `$9`), so they are found by primary key whatever the tenant's size.
+ * The tenant is one parameter (`$10`), not a field of every row: a first sweep writes some twenty
+ * rows a domain, and the JSON is built, sent and parsed per byte.
  */
 const writeChanges = {
   name: 'mw_record_write_changes',
@@ -77,9 +79,9 @@ const writeChanges = {
     with stored as (
       insert into check_runs (id, tenant_id, domain_id, family, slot, started_at, duration_ms, outcome,
                               summary, finding_count, posture_score)
-      select r.id, r.tenant_id, r.domain_id, r.family, r.slot, r.started_at, r.duration_ms, r.outcome,
+      select r.id, $10::uuid, r.domain_id, r.family, r.slot, r.started_at, r.duration_ms, r.outcome,
              r.summary, r.finding_count, r.posture_score
-        from jsonb_to_recordset($1::jsonb) as r(id uuid, tenant_id uuid, domain_id uuid, family text,
+        from jsonb_to_recordset($1::jsonb) as r(id uuid, domain_id uuid, family text,
              slot timestamptz, started_at timestamptz, duration_ms integer, outcome text, summary jsonb,
              finding_count integer, posture_score smallint)
       on conflict (domain_id, family, slot) do nothing
@@ -87,9 +89,9 @@ const writeChanges = {
     new_findings as (
       insert into findings (id, tenant_id, domain_id, family, "check", fingerprint, code, severity, subject,
                             message, evidence, state, first_seen_at, opened_at, last_seen_at)
-      select r.id, r.tenant_id, r.domain_id, r.family, r."check", r.fingerprint, r.code, r.severity, r.subject,
+      select r.id, $10::uuid, r.domain_id, r.family, r."check", r.fingerprint, r.code, r.severity, r.subject,
              r.message, r.evidence, 'open', r.now, r.now, r.now
-        from json_to_recordset($2::json) as r(id uuid, tenant_id uuid, domain_id uuid, family text, "check" text,
+        from json_to_recordset($2::json) as r(id uuid, domain_id uuid, family text, "check" text,
              fingerprint text, code text, severity text, subject text, message text, evidence jsonb,
              now timestamptz)
        where r.domain_id in (select domain_id from stored)),
@@ -111,8 +113,8 @@ const writeChanges = {
     states as (
       insert into check_states (tenant_id, domain_id, "check", status, consecutive_unknown, untestable_reported,
                                 updated_at)
-      select r.tenant_id, r.domain_id, r."check", r.status, r.consecutive_unknown, r.untestable_reported, r.now
-        from json_to_recordset($4::json) as r(tenant_id uuid, domain_id uuid, "check" text, status text,
+      select $10::uuid, r.domain_id, r."check", r.status, r.consecutive_unknown, r.untestable_reported, r.now
+        from json_to_recordset($4::json) as r(domain_id uuid, "check" text, status text,
              consecutive_unknown integer, untestable_reported boolean, now timestamptz)
        where r.domain_id in (select domain_id from stored)
       on conflict (domain_id, "check") do update
@@ -120,8 +122,8 @@ const writeChanges = {
              untestable_reported = excluded.untestable_reported, updated_at = excluded.updated_at),
     posture as (
       insert into posture_history (tenant_id, domain_id, recorded_at, score, grade, partial, run_id)
-      select r.tenant_id, r.domain_id, r.now, r.score, r.grade, r.partial, r.run_id
-        from json_to_recordset($5::json) as r(tenant_id uuid, domain_id uuid, now timestamptz, score smallint,
+      select $10::uuid, r.domain_id, r.now, r.score, r.grade, r.partial, r.run_id
+        from json_to_recordset($5::json) as r(domain_id uuid, now timestamptz, score smallint,
              grade text, partial boolean, run_id uuid)
        where r.domain_id in (select domain_id from stored)
       on conflict do nothing),
@@ -145,9 +147,9 @@ const writeChanges = {
     events as (
       insert into monitoring_events (id, tenant_id, domain_id, type, severity, payload, suppressed, occurred_at,
                                      dispatched_at)
-      select r.id, r.tenant_id, r.domain_id, r.type, r.severity, r.payload, r.suppressed, r.now,
+      select r.id, $10::uuid, r.domain_id, r.type, r.severity, r.payload, r.suppressed, r.now,
              case when r.dispatched then r.now end
-        from jsonb_to_recordset($7::jsonb) as r(id uuid, tenant_id uuid, domain_id uuid, type text, severity text,
+        from jsonb_to_recordset($7::jsonb) as r(id uuid, domain_id uuid, type text, severity text,
              payload jsonb, suppressed text, now timestamptz, dispatched boolean)
        where r.domain_id in (select domain_id from stored))
     select domain_id from stored`,
@@ -218,7 +220,6 @@ type StateTuple = [string, string, string, number, boolean, string];
 
 export interface RunRow {
   id: string;
-  tenant_id: string;
   domain_id: string;
   family: string;
   slot: string;
@@ -232,7 +233,6 @@ export interface RunRow {
 
 export interface NewFindingRow {
   id: string;
-  tenant_id: string;
   domain_id: string;
   family: string;
   check: string;
@@ -257,7 +257,6 @@ export interface FindingChangeRow {
 }
 
 export interface StateRow {
-  tenant_id: string;
   domain_id: string;
   check: string;
   status: string;
@@ -267,7 +266,6 @@ export interface StateRow {
 }
 
 export interface PostureRow {
-  tenant_id: string;
   domain_id: string;
   now: string;
   score: number;
@@ -290,7 +288,6 @@ export interface DomainUpdateRow {
 
 export interface EventRow {
   id: string;
-  tenant_id: string;
   domain_id: string;
   type: string;
   severity: Severity | null;
@@ -311,7 +308,11 @@ export interface Changes {
   events: EventRow[];
 }
 
-export async function writeChangesStatement(client: TenantClient, changes: Changes): Promise<Set<string>> {
+export async function writeChangesStatement(
+  client: TenantClient,
+  tenantId: string,
+  changes: Changes,
+): Promise<Set<string>> {
   const result = await client.query<{ domain_id: string }>({
     ...writeChanges,
     values: [
@@ -324,6 +325,7 @@ export async function writeChangesStatement(client: TenantClient, changes: Chang
       JSON.stringify(changes.events),
       changes.findingChanges.map((c) => c.id),
       changes.domains.map((d) => d.domain_id),
+      tenantId,
     ],
   });
   return new Set(result.rows.map((r) => r.domain_id));

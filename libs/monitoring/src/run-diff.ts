@@ -160,7 +160,6 @@ export function diffRun(
         const id = uuidv7(now.getTime());
         changes.newFindings.push({
           id,
-          tenant_id: target.tenantId,
           domain_id: target.domainId,
           family: outcome.family,
           check: result.check,
@@ -285,7 +284,6 @@ export function diffRun(
       !previous.untestableReported;
     if (!unchanged)
       changes.states.push({
-        tenant_id: target.tenantId,
         domain_id: target.domainId,
         check: result.check,
         status,
@@ -326,7 +324,6 @@ export function diffRun(
     (posture.score !== domain.postureScore || posture.grade !== domain.postureGrade)
   ) {
     changes.posture.push({
-      tenant_id: target.tenantId,
       domain_id: target.domainId,
       now: nowText,
       score: posture.score,
@@ -392,7 +389,6 @@ export function diffRun(
     const dispatchNow = e.suppressed === null && !row0.has_endpoints;
     changes.events.push({
       id,
-      tenant_id: target.tenantId,
       domain_id: target.domainId,
       type: e.type,
       severity: e.severity,

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   check,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -58,11 +60,28 @@ export const domains = pgTable(
   (t) => [
     uniqueIndex('domains_tenant_name_key').on(t.tenantId, t.name).where(sql`${t.deletedAt} is null`),
     index('domains_name_idx').on(t.name),
-    index('domains_tenant_id_idx').on(t.tenantId, t.id),
+    // Unique so that rows of other tables can reference (tenant_id, id): see `tenantDomainKey`.
+    uniqueIndex('domains_tenant_id_key').on(t.tenantId, t.id),
     check('domains_name_lower', sql`${t.name} = lower(${t.name})`),
     tenantIsolation(),
   ],
 ).enableRLS();
+
+/**
+ * The key from a table's `(tenant_id, domain_id)` to its domain, instead of one key to `tenants`
+ * and one to `domains`: a row can only name a domain of its own tenant (isolation in the schema,
+ * not only in RLS and code), deleting a tenant still cascades (through its domains), and Postgres
+ * checks one key per inserted row instead of two — the monitoring tables take thousands of rows a
+ * second during a sweep. A null `domain_id` (a tenant-wide event or window) is not checked
+ * (MATCH SIMPLE): such tables keep their own key to `tenants`.
+ */
+export function tenantDomainKey(name: string, tenantId: AnyPgColumn, domainId: AnyPgColumn) {
+  return foreignKey({
+    name,
+    columns: [tenantId, domainId],
+    foreignColumns: [domains.tenantId, domains.id],
+  }).onDelete('cascade');
+}
 
 /**
  * Check families are scheduled separately: cheap passive DNS checks often, active SMTP probes and
@@ -75,12 +94,8 @@ export type CheckFamily = (typeof checkFamilies)[number];
 export const domainSchedules = pgTable(
   'domain_schedules',
   {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    domainId: uuid('domain_id').notNull(),
     family: text('family', { enum: checkFamilies }).notNull(),
     intervalSeconds: integer('interval_seconds').notNull(),
     nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
@@ -88,6 +103,7 @@ export const domainSchedules = pgTable(
   },
   (t) => [
     primaryKey({ name: 'domain_schedules_pkey', columns: [t.domainId, t.family] }),
+    tenantDomainKey('domain_schedules_domain_fk', t.tenantId, t.domainId),
     index('domain_schedules_tenant_idx').on(t.tenantId, t.domainId),
     index('domain_schedules_due_idx').on(t.nextRunAt),
     check('domain_schedules_interval_min', sql`${t.intervalSeconds} >= 60`),

@@ -14,7 +14,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { id, tenantIsolation } from './columns.ts';
-import { checkFamilies, domains, severityLevels } from './domains.ts';
+import { checkFamilies, severityLevels, tenantDomainKey } from './domains.ts';
 import { tenants } from './tenants.ts';
 
 /**
@@ -34,12 +34,8 @@ export const checkRuns = pgTable(
   'check_runs',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    domainId: uuid('domain_id').notNull(),
     family: text('family', { enum: checkFamilies }).notNull(),
     slot: timestamp('slot', { withTimezone: true }).notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
@@ -52,6 +48,7 @@ export const checkRuns = pgTable(
   },
   (t) => [
     uniqueIndex('check_runs_slot_key').on(t.domainId, t.family, t.slot),
+    tenantDomainKey('check_runs_domain_fk', t.tenantId, t.domainId),
     index('check_runs_tenant_domain_idx').on(t.tenantId, t.domainId, t.id),
     tenantIsolation(),
   ],
@@ -68,12 +65,8 @@ export const findings = pgTable(
   'findings',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    domainId: uuid('domain_id').notNull(),
     family: text('family', { enum: checkFamilies }).notNull(),
     check: text('check').notNull(),
     fingerprint: text('fingerprint').notNull(),
@@ -97,6 +90,7 @@ export const findings = pgTable(
   },
   (t) => [
     uniqueIndex('findings_fingerprint_key').on(t.domainId, t.fingerprint),
+    tenantDomainKey('findings_domain_fk', t.tenantId, t.domainId),
     index('findings_tenant_state_idx').on(t.tenantId, t.state, t.domainId),
     index('findings_tenant_id_idx').on(t.tenantId, t.id),
     tenantIsolation(),
@@ -110,12 +104,8 @@ export const findings = pgTable(
 export const checkStates = pgTable(
   'check_states',
   {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    domainId: uuid('domain_id').notNull(),
     check: text('check').notNull(),
     status: text('status').notNull(),
     consecutiveUnknown: integer('consecutive_unknown').notNull().default(0),
@@ -123,18 +113,18 @@ export const checkStates = pgTable(
     untestableReported: boolean('untestable_reported').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
-  (t) => [primaryKey({ name: 'check_states_pkey', columns: [t.domainId, t.check] }), tenantIsolation()],
+  (t) => [
+    primaryKey({ name: 'check_states_pkey', columns: [t.domainId, t.check] }),
+    tenantDomainKey('check_states_domain_fk', t.tenantId, t.domainId),
+    tenantIsolation(),
+  ],
 ).enableRLS();
 
 export const postureHistory = pgTable(
   'posture_history',
   {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    domainId: uuid('domain_id').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull(),
     score: smallint('score').notNull(),
     grade: text('grade').notNull(),
@@ -143,6 +133,7 @@ export const postureHistory = pgTable(
   },
   (t) => [
     primaryKey({ name: 'posture_history_pkey', columns: [t.domainId, t.recordedAt] }),
+    tenantDomainKey('posture_history_domain_fk', t.tenantId, t.domainId),
     index('posture_history_tenant_idx').on(t.tenantId, t.domainId, t.recordedAt),
     check('posture_history_score', sql`${t.score} between 0 and 100`),
     tenantIsolation(),
@@ -178,7 +169,7 @@ export const monitoringEvents = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id').references(() => domains.id, { onDelete: 'cascade' }),
+    domainId: uuid('domain_id'),
     type: text('type', { enum: eventTypes }).notNull(),
     severity: text('severity', { enum: severityLevels }),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
@@ -188,6 +179,7 @@ export const monitoringEvents = pgTable(
   },
   (t) => [
     index('monitoring_events_tenant_id_idx').on(t.tenantId, t.id),
+    tenantDomainKey('monitoring_events_domain_fk', t.tenantId, t.domainId),
     index('monitoring_events_undispatched_idx')
       .on(t.occurredAt)
       .where(sql`${t.dispatchedAt} is null and ${t.suppressed} is null`),
@@ -203,7 +195,7 @@ export const maintenanceWindows = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    domainId: uuid('domain_id').references(() => domains.id, { onDelete: 'cascade' }),
+    domainId: uuid('domain_id'),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
     reason: text('reason').notNull().default(''),
@@ -211,6 +203,7 @@ export const maintenanceWindows = pgTable(
   },
   (t) => [
     index('maintenance_windows_tenant_idx').on(t.tenantId, t.endsAt),
+    tenantDomainKey('maintenance_windows_domain_fk', t.tenantId, t.domainId),
     check('maintenance_windows_order', sql`${t.endsAt} > ${t.startsAt}`),
     tenantIsolation(),
   ],

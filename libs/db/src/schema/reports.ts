@@ -16,7 +16,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { id, tenantIsolation } from './columns.ts';
-import { domains } from './domains.ts';
+import { domains, tenantDomainKey } from './domains.ts';
 import { tenants } from './tenants.ts';
 
 /**
@@ -270,17 +270,13 @@ export const failureReports = pgTable(
   'failure_reports',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
     rawReportId: uuid('raw_report_id')
       .notNull()
       .references(() => rawReports.id, { onDelete: 'cascade' }),
     /** Where in the raw input it was found (`mime part 2`). */
     source: text('source').notNull().default(''),
-    domainId: uuid('domain_id')
-      .notNull()
-      .references(() => domains.id, { onDelete: 'cascade' }),
+    domainId: uuid('domain_id').notNull(),
     reportedDomain: text('reported_domain').notNull(),
     feedbackType: text('feedback_type').notNull(),
     arrivalDate: timestamp('arrival_date', { withTimezone: true }),
@@ -304,6 +300,7 @@ export const failureReports = pgTable(
     uniqueIndex('failure_reports_raw_source_key').on(t.rawReportId, t.source),
     index('failure_reports_tenant_domain_idx').on(t.tenantId, t.domainId, t.id),
     index('failure_reports_tenant_id_idx').on(t.tenantId, t.id),
+    tenantDomainKey('failure_reports_domain_fk', t.tenantId, t.domainId),
     tenantIsolation(),
   ],
 ).enableRLS();
