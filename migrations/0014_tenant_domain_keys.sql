@@ -47,3 +47,37 @@ ALTER TABLE "failure_reports" ADD CONSTRAINT "failure_reports_domain_fk" FOREIGN
 ALTER TABLE "findings" SET (fillfactor = 75);--> statement-breakpoint
 ALTER TABLE "check_states" SET (fillfactor = 75);--> statement-breakpoint
 ALTER TABLE "domains" SET (fillfactor = 80);
+--> statement-breakpoint
+-- What is due, now with a keyset cursor: groups come in (earliest due time, name, family) order, and
+-- a tick that remembers the last group it offered asks only for the groups after it, instead of
+-- re-reading every group still queued (during a sweep, thousands per tick). Without the cursor
+-- (p_after_slot null) it reads from the start, as before; the ticks do so at least once a minute,
+-- which also finds a group that fell due behind the cursor (a schedule moved earlier). Names and
+-- families compare byte-wise (collate "C"), as the tick compares them in JavaScript.
+DROP FUNCTION mailwarden_due_checks(timestamptz, integer);--> statement-breakpoint
+CREATE FUNCTION mailwarden_due_checks(p_now timestamptz, p_limit integer, p_after_slot timestamptz DEFAULT NULL,
+                                      p_after_name text DEFAULT NULL, p_after_family text DEFAULT NULL)
+RETURNS TABLE (tenant_id uuid, domain_id uuid, name text, family text, next_run_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+  with due as (
+    select d.name, s.family
+      from domain_schedules s
+      join domains d on d.id = s.domain_id
+     where s.next_run_at <= p_now and d.deleted_at is null
+       and (s.family <> 'tls' or d.verified_at is not null)
+     group by d.name, s.family
+    having p_after_slot is null
+        or (min(s.next_run_at), d.name collate "C", s.family collate "C")
+           > (p_after_slot, p_after_name collate "C", p_after_family collate "C")
+     order by min(s.next_run_at), d.name collate "C", s.family collate "C"
+     limit least(greatest(p_limit, 0), 50000)
+  )
+  select s.tenant_id, s.domain_id, d.name, s.family, s.next_run_at
+    from due
+    join domains d on d.name = due.name and d.deleted_at is null
+    join domain_schedules s on s.domain_id = d.id and s.family = due.family
+   where s.next_run_at <= p_now + make_interval(secs => s.interval_seconds / 2)
+     and (s.family <> 'tls' or d.verified_at is not null)
+$$;--> statement-breakpoint
+REVOKE ALL ON FUNCTION mailwarden_due_checks(timestamptz, integer, timestamptz, text, text) FROM PUBLIC;--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION mailwarden_due_checks(timestamptz, integer, timestamptz, text, text) TO mailwarden_app;

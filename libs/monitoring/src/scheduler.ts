@@ -29,14 +29,47 @@ interface DueRow extends Record<string, unknown> {
   next_run_at: Date | string;
 }
 
-/** What is due at `now`, as run-check payloads (one per name and family, split past maxCheckTargets). */
+/**
+ * Where a tick's reading of due work stopped: the last group it offered, in the order the due
+ * function returns groups (earliest due time, name, family).
+ */
+export interface DueCursor {
+  slotMs: number;
+  name: string;
+  family: CheckFamilyName;
+}
+
+function cursorBefore(a: DueCursor, b: DueCursor): boolean {
+  if (a.slotMs !== b.slotMs) return a.slotMs < b.slotMs;
+  if (a.name !== b.name) return a.name < b.name;
+  return a.family < b.family;
+}
+
+/** The last group of these payloads in the due function's order, if any. */
+export function lastDueGroup(payloads: readonly RunCheckPayload[]): DueCursor | undefined {
+  let last: DueCursor | undefined;
+  for (const p of payloads) {
+    const at: DueCursor = { slotMs: Date.parse(p.slot), name: p.name, family: p.family };
+    if (!last || cursorBefore(last, at)) last = at;
+  }
+  return last;
+}
+
+/**
+ * What is due at `now`, as run-check payloads (one per name and family, split past
+ * maxCheckTargets); with `after`, only the groups after that one (a tick that offered those before).
+ */
 export async function collectDueChecks(
   db: Database,
   now: Date,
   limit = defaultTickLimit,
+  after?: DueCursor,
 ): Promise<RunCheckPayload[]> {
+  const from = after
+    ? sql`, ${new Date(after.slotMs).toISOString()}::timestamptz, ${after.name}::text, ${after.family}::text`
+    : sql``;
   const result = await db.execute<DueRow>(
-    sql`select tenant_id, domain_id, name, family, next_run_at from mailwarden_due_checks(${now.toISOString()}::timestamptz, ${limit})`,
+    sql`select tenant_id, domain_id, name, family, next_run_at from mailwarden_due_checks(${now.toISOString()}::timestamptz, ${limit}${from})`,
   );
   const groups = new Map<string, { name: string; family: CheckFamilyName; slot: number; rows: DueRow[] }>();
   for (const row of result.rows) {
@@ -97,8 +130,16 @@ export function checkBatchJobId(family: CheckFamilyName, checkIds: readonly stri
 export interface OfferedChecks {
   /** False when `jobId` was offered less than `reofferAfterMs` before `nowMs`; records the offer. */
   offer(jobId: string, nowMs: number): boolean;
-  /** Forgets these offers (their enqueue failed). */
+  /** Forgets these offers (their enqueue failed), and where the reading stopped. */
   forget(jobIds: readonly string[]): void;
+  /**
+   * Where the next tick may start reading: the last group offered, unless the last reading from
+   * the start is `reofferAfterMs` old (then undefined: read everything, and offer again what the
+   * memo let go of).
+   */
+  readFrom(nowMs: number): DueCursor | undefined;
+  /** Records where a tick's reading stopped (`fromStart`: it read from the beginning). */
+  readTo(cursor: DueCursor | undefined, nowMs: number, fromStart: boolean): void;
 }
 
 /** A lost job is offered again within a minute, like the job schedulers (docs/scheduler.md). */
@@ -107,7 +148,17 @@ export const defaultReofferAfterMs = 60_000;
 export function createOfferedChecks(reofferAfterMs = defaultReofferAfterMs): OfferedChecks {
   const offeredAt = new Map<string, number>();
   let prunedAt = 0;
+  let cursor: DueCursor | undefined;
+  let readFromStartAt = Number.NEGATIVE_INFINITY;
   return {
+    readFrom(nowMs) {
+      return nowMs - readFromStartAt < reofferAfterMs && nowMs >= readFromStartAt ? cursor : undefined;
+    },
+    readTo(last, nowMs, fromStart) {
+      if (fromStart) readFromStartAt = nowMs;
+      // Nothing after the cursor: it stays where it is.
+      if (last && (fromStart || !cursor || cursorBefore(cursor, last))) cursor = last;
+    },
     offer(jobId, nowMs) {
       if (nowMs - prunedAt >= reofferAfterMs) {
         for (const [id, at] of offeredAt) if (nowMs - at >= reofferAfterMs) offeredAt.delete(id);
@@ -120,6 +171,9 @@ export function createOfferedChecks(reofferAfterMs = defaultReofferAfterMs): Off
     },
     forget(jobIds) {
       for (const id of jobIds) offeredAt.delete(id);
+      // What was read but not enqueued must be read again: the next tick starts from the top.
+      cursor = undefined;
+      readFromStartAt = Number.NEGATIVE_INFINITY;
     },
   };
 }
@@ -221,11 +275,10 @@ export async function runSchedulerTick(
   limit = defaultTickLimit,
   offered?: OfferedChecks,
 ): Promise<{ due: number; enqueued: number }> {
-  const payloads = await collectDueChecks(db, now, limit);
-  const enqueued = await enqueueChecks(
-    producer,
-    payloads,
-    offered ? { memo: offered, nowMs: now.getTime() } : undefined,
-  );
+  const nowMs = now.getTime();
+  const after = offered?.readFrom(nowMs);
+  const payloads = await collectDueChecks(db, now, limit, after);
+  const enqueued = await enqueueChecks(producer, payloads, offered ? { memo: offered, nowMs } : undefined);
+  offered?.readTo(lastDueGroup(payloads), nowMs, after === undefined);
   return { due: payloads.length, enqueued };
 }
