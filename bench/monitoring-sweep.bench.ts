@@ -8,7 +8,10 @@
  *     `mailwarden_due_checks`, BullMQ jobs in Redis, the worker running the same runner and storing
  *     each run (run row, findings diff, check states, posture history, schedule, outbox events) in
  *     one transaction per tenant (batched across the worker's concurrent checks). Rate = domains /
- *     seconds from the worker's start to the last run stored. Target >= 0.6x.
+ *     seconds from the worker's start to the last run stored. Target >= 0.6x. The baseline is
+ *     measured before and after the sweeps and averaged (load that comes and goes on a shared
+ *     machine moves single runs by ±10 %), and each phase prints the CPU it cost per domain, this
+ *     process's and Postgres's (bench/lib/cpu.ts): the pipeline's overhead, apart from the clock.
  *
  *     The worker runs SWEEP_JOBS checks at once (BENCH_SWEEP_JOBS, default 64, the worker's
  *     default CHECKS_DNS_CONCURRENCY), in batch jobs of 25 names (docs/scheduler.md). Postgres is
@@ -72,7 +75,10 @@ function zones(count: number): Zones {
 
 const names = Array.from({ length: DOMAINS }, (_, i) => `d${i}.sweep.test`);
 
-async function rawScanRate(dnsAddress: { host: string; port: number }, count = names.length): Promise<number> {
+async function rawScanRate(
+  dnsAddress: { host: string; port: number },
+  count = names.length,
+): Promise<number> {
   const client = createDnsClient({ servers: [dnsAddress], timeoutMs: 2_000 });
   const allow = (parseAllowList('127.0.0.0/8') as { ok: true; allow: never }).allow;
   const runner = createDnsFamilyRunner({ resolver: client, allow });
