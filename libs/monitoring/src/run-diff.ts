@@ -275,13 +275,16 @@ export function diffRun(
     const unknown = isUnknown(status);
     const streak = unknown ? (previous?.consecutiveUnknown ?? 0) + 1 : 0;
     const report = unknown && streak >= untestableAfterRuns && !previous?.untestableReported;
-    // A steady check writes nothing: same status, no streak before or now.
+    // Only streaks need a row. A check that has always answered has none (a first sweep would
+    // otherwise write one per check and domain: a third of its rows); a check that had a streak
+    // keeps its row, written again when its status moves. A steady check writes nothing.
     const unchanged =
-      previous !== undefined &&
-      previous.status === status &&
-      streak === 0 &&
-      previous.consecutiveUnknown === 0 &&
-      !previous.untestableReported;
+      previous === undefined
+        ? streak === 0
+        : previous.status === status &&
+          streak === 0 &&
+          previous.consecutiveUnknown === 0 &&
+          !previous.untestableReported;
     if (!unchanged)
       changes.states.push({
         domain_id: target.domainId,

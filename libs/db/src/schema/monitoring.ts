@@ -98,8 +98,9 @@ export const findings = pgTable(
 ).enableRLS();
 
 /**
- * The last verdict of each check of a domain, and how many runs in a row it could not be reached:
- * an unknown result alerts (`check.untestable`) only from the second run in a row.
+ * How many runs in a row a check of a domain could not be reached, with its last status: an
+ * unknown result alerts (`check.untestable`) only from the second run in a row. A check that has
+ * always answered has no row; one that had a streak keeps its row (streak 0 once it answers).
  */
 export const checkStates = pgTable(
   'check_states',
