@@ -5,7 +5,7 @@
  * worker, or after Redis was emptied, rebuilds exactly the missing work and duplicates collapse.
  * Besides a memo of what it offered lately, the tick holds no state of its own (docs/scheduler.md).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Database } from '@mailwarden/db';
 import {
   type CheckFamilyName,
@@ -117,7 +117,7 @@ export function checkJobId(payload: RunCheckPayload, chunk = payload.chunk ?? 0)
  */
 export function checkBatchJobId(family: CheckFamilyName, checkIds: readonly string[]): string {
   if (checkIds.length === 1) return checkIds[0]!;
-  const digest = createHash('sha256').update(checkIds.join(' ')).digest('hex').slice(0, 32);
+  const digest = hash('sha256', checkIds.join(' '), 'hex').slice(0, 32);
   return `${family}.batch.${digest}`;
 }
 
