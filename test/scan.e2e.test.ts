@@ -268,6 +268,26 @@ describe('mailwarden scan (end to end)', () => {
     expect(byDomain['broken.test']?.[12]).toBe('1'); // one critical: spf.pass_all
   });
 
+  it('should give the same reports from scan threads as from one thread', async () => {
+    const file = join(dir, 'threads.txt');
+    writeFileSync(file, 'good.test\nbroken.test\nslow.test\n');
+    const [one, three] = await Promise.all([
+      scan('--file', file, '--threads', '1', '--fail-on', 'critical'),
+      scan('--file', file, '--threads', '3', '--concurrency', '3', '--fail-on', 'critical'),
+    ]);
+    const summary = (stdout: string) =>
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ScanReport)
+        .map((r) => ({ domain: r.domain, grade: r.posture.grade, statuses: statuses(r), codes: codes(r) }))
+        .sort((a, b) => a.domain.localeCompare(b.domain));
+    expect([one.code, three.code]).toEqual([1, 1]);
+    expect(three.stderr).toBe('');
+    expect(summary(three.stdout)).toEqual(summary(one.stdout));
+    expect(summary(three.stdout).map((r) => r.grade)).toEqual(['F', 'A+', null]);
+  });
+
   it('should take its settings from DNS_SERVERS, PROBE_ALLOW_CIDRS and TLS_EXTRA_CA_FILE', async () => {
     const run = await runCli(['scan', 'good.test', '--json', '--dkim-selector', DKIM_SELECTOR], {
       DNS_SERVERS: dns.address,

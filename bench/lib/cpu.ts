@@ -37,6 +37,18 @@ function processCpuSeconds(command: string): number | undefined {
   return found ? ticks / USER_HZ : undefined;
 }
 
+/** CPU seconds a child process has used so far (its /proc stat), or undefined when unreadable. */
+export function pidCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CpuMark {
   self: NodeJS.CpuUsage;
   postgres: number | undefined;

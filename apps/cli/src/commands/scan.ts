@@ -3,31 +3,21 @@
  * over the DNS client and guarded fetcher of libs/net, no database, no Redis. Exit codes: 0 done,
  * 1 `--fail-on` tripped, 2 bad command line or input (nothing was scanned).
  */
-import { DEFAULT_SCAN_DEADLINE_MS, type ScanOptions, type ScanReport, scanDomain } from '@mailwarden/checks';
+import { once } from 'node:events';
+import { DEFAULT_SCAN_DEADLINE_MS, scanDomain } from '@mailwarden/checks';
 import type { Command } from '../command.ts';
 import { readCliEnvironment } from '../config.ts';
 import { parseScanArgs, type ScanSettings, scanUsage } from '../scan/args.ts';
-import { scanMany } from '../scan/bulk.ts';
-import { csvErrorRow, csvHeader, csvRow, failOnTriggered } from '../scan/outcome.ts';
+import { type BulkScanSettings, defaultThreads, runBulkScan } from '../scan/bulk-run.ts';
+import { csvHeader, describeTally, failOnTriggered, reportJson } from '../scan/outcome.ts';
 import { progressBar } from '../scan/progress.ts';
-import { createScanRuntime, type ScanRuntime } from '../scan/runtime.ts';
+import { createScanRuntime, type ScanRuntimeSettings } from '../scan/runtime.ts';
 import { readCaFiles, readDomainFile, resolveDnsServers } from '../scan/setup.ts';
 import { renderTextReport } from '../scan/text-report.ts';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;
 const EXIT_USAGE = 2;
-
-/** Bytes are not JSON; the few facts that hold them are shown as base64. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (ArrayBuffer.isView(value))
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-  return typeof value === 'bigint' ? value.toString() : value;
-}
-
-export function reportJson(report: ScanReport, indent?: number): string {
-  return JSON.stringify(report, jsonReplacer, indent);
-}
 
 function usageErrors(errors: readonly string[]): number {
   for (const e of errors) process.stderr.write(`mailwarden scan: ${e}\n`);
@@ -46,9 +36,9 @@ function deadlineFor(settings: ScanSettings): number {
   );
 }
 
-function scanOptionsFor(settings: ScanSettings, runtime: ScanRuntime): ScanOptions {
+/** What every scan of the run shares besides its I/O: plain data, so scan threads can take it. */
+function scanSettingsFor(settings: ScanSettings): BulkScanSettings {
   return {
-    ...runtime.scanOptions,
     checks: settings.checks,
     dkimSelectors: settings.dkimSelectors,
     ...(settings.probeCommonSelectors !== undefined
@@ -59,40 +49,44 @@ function scanOptionsFor(settings: ScanSettings, runtime: ScanRuntime): ScanOptio
   };
 }
 
-async function scanOne(domain: string, settings: ScanSettings, runtime: ScanRuntime): Promise<number> {
-  const report = await scanDomain(domain, scanOptionsFor(settings, runtime));
-  if (settings.json) process.stdout.write(`${reportJson(report, 2)}\n`);
-  else {
-    const color = process.stdout.isTTY === true && !readCliEnvironment().noColor;
-    process.stdout.write(renderTextReport(report, { color }));
+async function scanOne(domain: string, settings: ScanSettings, io: ScanRuntimeSettings): Promise<number> {
+  const runtime = createScanRuntime(io);
+  try {
+    const report = await scanDomain(domain, { ...runtime.scanOptions, ...scanSettingsFor(settings) });
+    if (settings.json) process.stdout.write(`${reportJson(report, 2)}\n`);
+    else {
+      const color = process.stdout.isTTY === true && !readCliEnvironment().noColor;
+      process.stdout.write(renderTextReport(report, { color }));
+    }
+    return settings.failOn !== null && failOnTriggered(report, settings.failOn) ? EXIT_FAIL_ON : EXIT_OK;
+  } finally {
+    runtime.close();
   }
-  return settings.failOn !== null && failOnTriggered(report, settings.failOn) ? EXIT_FAIL_ON : EXIT_OK;
 }
 
-async function scanFile(domains: string[], settings: ScanSettings, runtime: ScanRuntime): Promise<number> {
-  const csv = settings.format === 'csv';
+async function scanFile(domains: string[], settings: ScanSettings, io: ScanRuntimeSettings): Promise<number> {
   const progress = progressBar(process.stderr, domains.length);
-  let tripped = false;
-  if (csv) process.stdout.write(csvHeader());
-  await scanMany(domains, {
-    concurrency: settings.concurrency,
-    scan: scanOptionsFor(settings, runtime),
-    onOutcome(outcome) {
-      if ('error' in outcome) {
-        process.stdout.write(
-          csv
-            ? csvErrorRow(outcome.domain, outcome.error)
-            : `${JSON.stringify({ domain: outcome.domain, error: outcome.error })}\n`,
-        );
-        return;
-      }
-      if (settings.failOn !== null && failOnTriggered(outcome.report, settings.failOn)) tripped = true;
-      process.stdout.write(csv ? csvRow(outcome.report) : `${reportJson(outcome.report)}\n`);
+  if (settings.format === 'csv') process.stdout.write(csvHeader());
+  const { tally } = await runBulkScan(
+    domains,
+    {
+      runtime: io,
+      scan: scanSettingsFor(settings),
+      format: settings.format,
+      failOn: settings.failOn,
+      concurrency: settings.concurrency,
     },
-    onProgress: (done) => progress.tick(done),
-  });
+    settings.threads ?? defaultThreads(domains.length),
+    {
+      // A slow reader of stdout holds back new domains rather than letting output pile up here.
+      onText: (text) =>
+        process.stdout.write(text) ? undefined : once(process.stdout, 'drain').then(() => {}),
+      onProgress: (done) => progress.tick(done),
+    },
+  );
   progress.finish();
-  return tripped ? EXIT_FAIL_ON : EXIT_OK;
+  if (process.stderr.isTTY) process.stderr.write(`${describeTally(tally)}\n`);
+  return tally.failedOn > 0 ? EXIT_FAIL_ON : EXIT_OK;
 }
 
 export const scanCommand: Command = {
@@ -111,19 +105,15 @@ export const scanCommand: Command = {
     const errors = [ca, servers, domains].flatMap((r) => (r && !r.ok ? r.errors : []));
     if (errors.length > 0 || !ca.ok || !servers.ok) return usageErrors(errors);
 
-    const runtime = createScanRuntime({
+    const io: ScanRuntimeSettings = {
       dnsServers: servers.value,
       dnsTransport: settings.dnsTransport,
       dnsTimeoutMs: settings.dnsTimeoutMs,
       fetchTimeoutMs: settings.fetchTimeoutMs,
       allow: settings.allow,
       ca: ca.value,
-    });
-    try {
-      if (domains?.ok) return await scanFile(domains.value, settings, runtime);
-      return await scanOne(settings.domain as string, settings, runtime);
-    } finally {
-      runtime.close();
-    }
+    };
+    if (domains?.ok) return await scanFile(domains.value, settings, io);
+    return await scanOne(settings.domain as string, settings, io);
   },
 };

@@ -42,6 +42,7 @@ describe(parseScanArgs.name, () => {
       dnsTimeoutMs: DEFAULT_DNS_TIMEOUT_MS,
       fetchTimeoutMs: DEFAULT_FETCH_TIMEOUT_MS,
       concurrency: DEFAULT_CONCURRENCY,
+      threads: null,
     });
   });
 
@@ -106,12 +107,18 @@ describe(parseScanArgs.name, () => {
   });
 
   it('should set up bulk mode with a format and a concurrency', () => {
-    expect(settings(['--file', 'list.txt', '--format', 'csv', '--concurrency', '8'])).toMatchObject({
+    expect(
+      settings(['--file', 'list.txt', '--format', 'csv', '--concurrency', '8', '--threads', '3']),
+    ).toMatchObject({
       domain: null,
       file: 'list.txt',
       format: 'csv',
       concurrency: 8,
+      threads: 3,
     });
+    expect(errors(['-f', 'list.txt', '--threads', '0'])).toEqual([
+      '--threads: expected a whole number from 1 to 64, got "0"',
+    ]);
     expect(settings(['-f', '-']).format).toBe('jsonl');
   });
 
@@ -131,6 +138,8 @@ describe(parseScanArgs.name, () => {
         '999999',
         '--concurrency',
         '4',
+        '--threads',
+        '2',
       ]),
     ).toEqual([
       'not a domain name: "not_a domain"',
@@ -140,6 +149,7 @@ describe(parseScanArgs.name, () => {
       '--dns-transport: expected udp or tcp, got "quic"',
       '--timeout-ms: expected a whole number from 1 to 120000, got "999999"',
       '--concurrency applies to --file bulk scans',
+      '--threads applies to --file bulk scans',
     ]);
   });
 

@@ -27,6 +27,8 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONCURRENCY = 64;
 export const MAX_CONCURRENCY = 4_096;
+/** Scan threads of a bulk run (bulk-run.ts MAX_THREADS). */
+export const MAX_SCAN_THREADS = 64;
 
 export type OutputFormat = 'jsonl' | 'csv';
 
@@ -49,6 +51,8 @@ export interface ScanSettings {
   dnsTimeoutMs: number;
   fetchTimeoutMs: number;
   concurrency: number;
+  /** Bulk: scan threads; null means one per core for a long list (bulk-run.ts defaultThreads). */
+  threads: number | null;
   /** The blocklist check's lists and declared sending IPs; null when the check is not run. */
   blocklists: { ipLists: BlocklistZone[]; domainLists: BlocklistZone[]; sendingIps: string[] } | null;
 }
@@ -73,6 +77,7 @@ const options = {
   'allow-cidr': { type: 'string', multiple: true },
   'timeout-ms': { type: 'string' },
   concurrency: { type: 'string' },
+  threads: { type: 'string' },
   'blocklist-ip': { type: 'string', multiple: true },
   'blocklist-domain': { type: 'string', multiple: true },
   'sending-ip': { type: 'string', multiple: true },
@@ -217,6 +222,8 @@ export function parseScanArgs(args: readonly string[], env: CliEnvironment): Par
   const concurrency = parseInteger('--concurrency', values.concurrency, 1, MAX_CONCURRENCY, errors);
   if (values.concurrency !== undefined && file === null)
     errors.push('--concurrency applies to --file bulk scans');
+  const threads = parseInteger('--threads', values.threads, 1, MAX_SCAN_THREADS, errors);
+  if (values.threads !== undefined && file === null) errors.push('--threads applies to --file bulk scans');
 
   // The blocklist check asks third parties, so it runs only when asked for: by a list flag, a
   // declared sending IP, or --checks blocklist. BLOCKLISTS_* alone only says which lists.
@@ -274,6 +281,7 @@ export function parseScanArgs(args: readonly string[], env: CliEnvironment): Par
       dnsTimeoutMs: timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS,
       fetchTimeoutMs: timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
       concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+      threads: threads ?? null,
       blocklists,
     },
   };
@@ -291,6 +299,7 @@ Output:
   -f, --file <path>            Bulk: one domain per line (# comments, blank lines ignored; - is stdin)
       --format <jsonl|csv>     Bulk output on stdout (default jsonl: one report per line)
       --concurrency <n>        Bulk: domains scanned at once (default ${DEFAULT_CONCURRENCY})
+      --threads <n>            Bulk: scan threads (default one per core, at most one per 250 domains)
       --fail-on <severity>     Exit 1 when a finding is at or above info|low|medium|high|critical
                                (results that are unknown never trigger it)
 

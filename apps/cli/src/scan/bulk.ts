@@ -16,20 +16,24 @@ export interface BulkOptions {
   onProgress?(done: number, total: number): void;
 }
 
+/** One domain's report, or why there is none. */
+export async function scanDomainOutcome(domain: string, options: ScanOptions): Promise<BulkOutcome> {
+  try {
+    return { domain, report: await scanDomain(domain, options) };
+  } catch (err) {
+    // scanDomain only throws for a name that is not a domain, which the caller filtered out:
+    // this is a bug, reported on the domain's own line rather than ending the run.
+    return { domain, error: (err as Error).message };
+  }
+}
+
 export async function scanMany(domains: readonly string[], options: BulkOptions): Promise<void> {
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < domains.length) {
       const domain = domains[next++] as string;
-      let outcome: BulkOutcome;
-      try {
-        outcome = { domain, report: await scanDomain(domain, options.scan) };
-      } catch (err) {
-        // scanDomain only throws for a name that is not a domain, which the caller filtered out:
-        // this is a bug, reported on the domain's own line rather than ending the run.
-        outcome = { domain, error: (err as Error).message };
-      }
+      const outcome = await scanDomainOutcome(domain, options.scan);
       done++;
       options.onOutcome(outcome);
       options.onProgress?.(done, domains.length);

@@ -5,6 +5,19 @@
  * pipeline nor adds to the counts.
  */
 import { SCAN_CHECKS, type ScanReport, type Severity, severities, severityRank } from '@mailwarden/checks';
+import type { OutputFormat } from './args.ts';
+import type { BulkOutcome } from './bulk.ts';
+
+/** Bytes are not JSON; the few facts that hold them are shown as base64. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (ArrayBuffer.isView(value))
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export function reportJson(report: ScanReport, indent?: number): string {
+  return JSON.stringify(report, jsonReplacer, indent);
+}
 
 export function failOnTriggered(report: ScanReport, threshold: Severity): boolean {
   const min = severityRank(threshold);
@@ -77,4 +90,74 @@ export function csvRow(report: ScanReport): string {
 export function csvErrorRow(domain: string, error: string): string {
   const empty = CSV_COLUMNS.length - 2;
   return csvLine([domain, ...Array<null>(empty).fill(null), error]);
+}
+
+/** The line a bulk scan writes for one domain. */
+export function outcomeText(outcome: BulkOutcome, format: OutputFormat): string {
+  if ('error' in outcome)
+    return format === 'csv'
+      ? csvErrorRow(outcome.domain, outcome.error)
+      : `${JSON.stringify({ domain: outcome.domain, error: outcome.error })}\n`;
+  return format === 'csv' ? csvRow(outcome.report) : `${reportJson(outcome.report)}\n`;
+}
+
+/** What a bulk run found, in sums: the end-of-run summary, and what threads report to the main one. */
+export interface BulkTally {
+  scanned: number;
+  /** Domains that could not be scanned at all (a bug: see scanMany). */
+  errors: number;
+  /** Reports with a finding at or above `--fail-on`. */
+  failedOn: number;
+  /** Reports per grade; `none` for a scan too incomplete to grade. */
+  grades: Record<string, number>;
+  /** Reports with at least one check that could not finish (unknown). */
+  withUnknownChecks: number;
+  /** DNS questions the scans asked, cached answers included (the reports' `dnsQueries`). */
+  dnsQuestions: number;
+}
+
+export function emptyTally(): BulkTally {
+  return { scanned: 0, errors: 0, failedOn: 0, grades: {}, withUnknownChecks: 0, dnsQuestions: 0 };
+}
+
+export function tallyOutcome(tally: BulkTally, outcome: BulkOutcome, failOn: Severity | null): void {
+  tally.scanned++;
+  if ('error' in outcome) {
+    tally.errors++;
+    return;
+  }
+  const { report } = outcome;
+  const grade = report.posture.grade ?? 'none';
+  tally.grades[grade] = (tally.grades[grade] ?? 0) + 1;
+  if (report.posture.unknownChecks.length > 0) tally.withUnknownChecks++;
+  tally.dnsQuestions += report.dnsQueries;
+  if (failOn !== null && failOnTriggered(report, failOn)) tally.failedOn++;
+}
+
+export function mergeTally(into: BulkTally, part: BulkTally): void {
+  into.scanned += part.scanned;
+  into.errors += part.errors;
+  into.failedOn += part.failedOn;
+  into.withUnknownChecks += part.withUnknownChecks;
+  into.dnsQuestions += part.dnsQuestions;
+  for (const [grade, n] of Object.entries(part.grades)) into.grades[grade] = (into.grades[grade] ?? 0) + n;
+}
+
+const GRADE_ORDER = ['A+', 'A', 'B', 'C', 'D', 'F', 'none'];
+
+/** One line for a person at a terminal: `3 domains: A+ 1, F 1, none 1; 1 with unknown checks`. */
+export function describeTally(tally: BulkTally): string {
+  const rank = (grade: string) => {
+    const i = GRADE_ORDER.indexOf(grade);
+    return i < 0 ? GRADE_ORDER.length : i;
+  };
+  const grades = Object.entries(tally.grades)
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([grade, n]) => `${grade} ${n}`)
+    .join(', ');
+  const extras = [
+    tally.withUnknownChecks > 0 ? `${tally.withUnknownChecks} with unknown checks` : '',
+    tally.errors > 0 ? `${tally.errors} not scanned` : '',
+  ].filter((e) => e !== '');
+  return `${tally.scanned} domain${tally.scanned === 1 ? '' : 's'}${grades ? `: ${grades}` : ''}${extras.length > 0 ? `; ${extras.join('; ')}` : ''}`;
 }
