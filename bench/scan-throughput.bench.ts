@@ -3,15 +3,8 @@
  * minimum the checks need, over 10 000 generated domains; then the same sweep with 5 % of the
  * domains black-holed.
  *
- * Setup. An authoritative DNS server (libs/testing, UDP+TCP) and an HTTPS server run in child
- * processes of their own. Every domain has MX (its own host, A + PTR back), SPF with a shared
- * include, DMARC p=reject, a 2048-bit DKIM key under `mw1`, `_mta-sts` + a policy covering its MX,
- * TLS-RPT and BIMI. Every `mta-sts.<domain>` resolves to one loopback address whose HTTPS server
- * picks a certificate per SNI name (one per domain, bench/scan-certs.ts) and writes the policy for
- * the Host asked; the BIMI logos are all at one brand URL, as a brand's many domains have them.
- *
- * The fixture processes run at a raised priority (when root): they stand in for servers on other
- * machines, and the client under test should not wait for their CPU.
+ * Setup: the fleet of bench/lib/scan-fleet.ts (every check has something to find), its DNS and
+ * HTTPS servers in child processes of their own.
  *
  * What runs is the product path: apps/cli's bulk runner (`mailwarden scan --file`) over one scan
  * thread per core (BENCH_SCAN_THREADS to choose), each with its DNS client (UDP, cache on, fresh
@@ -43,20 +36,24 @@
  *   ~1 s a black-holed scan waits (its checks time out side by side) overlaps with the others'
  *   work instead of idling the sweep.
  */
-import { type ChildProcess, fork, type Serializable } from 'node:child_process';
-import { createPublicKey, randomBytes } from 'node:crypto';
-import https from 'node:https';
-import { availableParallelism, loadavg, setPriority } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import type { RecordType, Resolver } from '@mailwarden/core';
+import type { Resolver } from '@mailwarden/core';
 import { createDnsClient, fetchHttps, parseAllowList } from '@mailwarden/net';
 import { runBulkScan } from '../apps/cli/src/scan/bulk-run.ts';
-import type { Zones } from '../libs/testing/src/dns-server/fixtures.ts';
-import { startDnsServer } from '../libs/testing/src/dns-server/index.ts';
 import { pidCpuSeconds } from './lib/cpu.ts';
 import { printFigure, printRatio } from './lib/report.ts';
+import {
+  askDns,
+  DNS_HOST,
+  domain,
+  PER_DOMAIN_QUESTIONS,
+  questionsOf,
+  SELECTOR,
+  SHARED_QUESTIONS,
+  startFleetDns,
+  startFleetHttps,
+} from './lib/scan-fleet.ts';
 import { createBenchPki } from './scan-certs.ts';
 
 const DOMAINS = 10_000;
@@ -85,154 +82,6 @@ const THREADS = Number(process.env.BENCH_SCAN_THREADS ?? availableParallelism())
 const DNS_TIMEOUT_MS = 500;
 const FETCH_TIMEOUT_MS = 10_000;
 const BLACKHOLE_EVERY = 20;
-/** Nice value of the fixture processes (lower runs first). */
-const FIXTURE_PRIORITY = -10;
-const DNS_HOST = '127.78.0.53';
-const WEB_HOST = '127.78.0.2';
-const SELECTOR = 'mw1';
-const LOGO_URL = 'https://brand.example/logo.svg';
-const PER_DOMAIN_QUESTIONS = 13;
-const SHARED_QUESTIONS = 4;
-const self = fileURLToPath(import.meta.url);
-
-const domain = (i: number) => `d${String(i).padStart(5, '0')}.example`;
-const mxAddress = (i: number) => `198.18.${i >> 8}.${i & 0xff}`;
-const reverseOf = (i: number) => `${i & 0xff}.${i >> 8}.18.198.in-addr.arpa`;
-
-/** The (name, type) questions a scan of domain i must ask, and the names that belong to it. */
-function questionsOf(i: number): [string, RecordType][] {
-  const d = domain(i);
-  return [
-    [d, 'MX'],
-    [d, 'TXT'],
-    [`mx.${d}`, 'A'],
-    [`mx.${d}`, 'AAAA'],
-    [reverseOf(i), 'PTR'],
-    [`_dmarc.${d}`, 'TXT'],
-    [`_domainkey.${d}`, 'TXT'],
-    [`${SELECTOR}._domainkey.${d}`, 'TXT'],
-    [`_mta-sts.${d}`, 'TXT'],
-    [`mta-sts.${d}`, 'A'],
-    [`mta-sts.${d}`, 'AAAA'],
-    [`_smtp._tls.${d}`, 'TXT'],
-    [`default._bimi.${d}`, 'TXT'],
-  ];
-}
-
-/** A 2048-bit RSA public key; no primes needed, nothing is ever signed with it. */
-function dkimKey(): string {
-  const modulus = randomBytes(256);
-  modulus[0] = (modulus[0] ?? 0) | 0x80;
-  modulus[255] = (modulus[255] ?? 0) | 1;
-  const key = createPublicKey({
-    key: { kty: 'RSA', n: modulus.toString('base64url'), e: 'AQAB' },
-    format: 'jwk',
-  });
-  return key.export({ type: 'spki', format: 'der' }).toString('base64');
-}
-
-function zones(): Zones {
-  const key = dkimKey();
-  const out: Zones = {
-    example: {
-      records: {
-        '_spf.provider': { TXT: ['v=spf1 ip4:198.51.100.0/24 -all'] },
-        brand: { A: [WEB_HOST] },
-      },
-    },
-    '18.198.in-addr.arpa': { records: {} },
-  };
-  const reverse = out['18.198.in-addr.arpa']?.records as NonNullable<Zones[string]['records']>;
-  for (let i = 0; i < DOMAINS; i++) {
-    const d = domain(i);
-    out[d] = {
-      records: {
-        '@': {
-          MX: [{ preference: 10, exchange: `mx.${d}` }],
-          TXT: ['v=spf1 mx include:_spf.provider.example -all'],
-        },
-        mx: { A: [mxAddress(i)] },
-        _dmarc: { TXT: [`v=DMARC1; p=reject; rua=mailto:dmarc@${d}`] },
-        [`${SELECTOR}._domainkey`]: { TXT: [`v=DKIM1; k=rsa; p=${key}`] },
-        '_mta-sts': { TXT: ['v=STSv1; id=20260101'] },
-        'mta-sts': { A: [WEB_HOST] },
-        '_smtp._tls': { TXT: [`v=TLSRPTv1; rua=mailto:tlsrpt@${d}`] },
-        'default._bimi': { TXT: [`v=BIMI1; l=${LOGO_URL}`] },
-      },
-    };
-    reverse[reverseOf(i)] = { PTR: [`mx.${d}`] };
-  }
-  return out;
-}
-
-const SVG =
-  '<svg version="1.2" baseProfile="tiny-ps" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><title>Bench</title><rect width="64" height="64" fill="#123456"/></svg>';
-
-// ---- child processes ------------------------------------------------------------------------------
-
-async function serveDns(): Promise<void> {
-  const server = await startDnsServer({ host: DNS_HOST, zones: zones(), logQueries: false });
-  process.on('message', (m: { blackhole?: string[]; clear?: boolean }) => {
-    if (m.clear) server.clearFaults();
-    for (const name of m.blackhole ?? []) server.setFault(name, { kind: 'drop' });
-    process.send?.({ ok: true });
-  });
-  process.send?.({ port: server.port });
-}
-
-async function serveHttps(keyPem: string, chains: Record<string, string>): Promise<void> {
-  const contexts = new Map<string, tls.SecureContext>();
-  for (const [name, chain] of Object.entries(chains))
-    contexts.set(name, tls.createSecureContext({ cert: chain, key: keyPem }));
-  const server = https.createServer(
-    { SNICallback: (name, cb) => cb(null, contexts.get(name.toLowerCase())) },
-    (req, res) => {
-      const host = (req.headers.host ?? '').toLowerCase();
-      if (req.url === '/.well-known/mta-sts.txt' && host.startsWith('mta-sts.')) {
-        const body = `version: STSv1\nmode: enforce\nmx: mx.${host.slice('mta-sts.'.length)}\nmax_age: 1209600\n`;
-        res
-          .writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) })
-          .end(body);
-      } else if (req.url === '/logo.svg') {
-        res
-          .writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(SVG) })
-          .end(SVG);
-      } else res.writeHead(404).end();
-    },
-  );
-  server.on('tlsClientError', () => {});
-  server.listen(443, WEB_HOST, () => process.send?.({ ok: true }));
-}
-
-function child(
-  role: string,
-  payload?: Serializable,
-): Promise<{ child: ChildProcess; first: Record<string, unknown> }> {
-  const proc = fork(self, [role], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
-  // The fixtures stand in for servers on other machines: their CPU should not be what the
-  // measured client waits for. Raising their priority needs root; without it they run as is.
-  try {
-    if (proc.pid !== undefined) setPriority(proc.pid, FIXTURE_PRIORITY);
-  } catch {
-    console.log(`# could not raise the priority of ${role}; fixtures compete with the client for CPU`);
-  }
-  if (payload !== undefined) proc.send(payload);
-  return new Promise((resolve, reject) => {
-    proc.once('message', (first) => resolve({ child: proc, first: first as Record<string, unknown> }));
-    proc.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
-  });
-}
-
-function ask(proc: ChildProcess, message: Serializable): Promise<void> {
-  return new Promise((resolve) => {
-    proc.once('message', () => resolve());
-    proc.send(message);
-  });
-}
-
 // ---- the sweeps -----------------------------------------------------------------------------------
 
 interface Sweep {
@@ -386,10 +235,7 @@ async function main(): Promise<void> {
   const pki = createBenchPki();
   const chains: Record<string, string> = { 'brand.example': pki.leafChain('brand.example') };
   for (let i = 0; i < DOMAINS; i++) chains[`mta-sts.${domain(i)}`] = pki.leafChain(`mta-sts.${domain(i)}`);
-  const [dns, web] = await Promise.all([
-    child('--serve-dns'),
-    child('--serve-https', { keyPem: pki.leafKeyPem, chains }),
-  ]);
+  const [dns, web] = await Promise.all([startFleetDns(DOMAINS), startFleetHttps(pki.leafKeyPem, chains)]);
   const dnsPort = Number(dns.first.port);
   // Other work on the machine shows up in every figure below; say how much there was.
   const load = loadavg()[0]?.toFixed(2);
@@ -435,9 +281,9 @@ async function main(): Promise<void> {
         cleanCpu.fixtures += after.fixtures - before.fixtures;
       };
       const runHoled = async () => {
-        await ask(dns.child, { blackhole: blackholed });
+        await askDns(dns.child, { blackhole: blackholed });
         holed = add(holed, await scanSweep(from, to, dnsPort, pki.caPem, THREADS));
-        await ask(dns.child, { clear: true });
+        await askDns(dns.child, { clear: true });
       };
       if (round % 2 === 0) {
         await runClean();
@@ -536,10 +382,4 @@ async function main(): Promise<void> {
   }
 }
 
-const role = process.argv[2];
-if (role === '--serve-dns') await serveDns();
-else if (role === '--serve-https') {
-  process.once('message', (m: { keyPem: string; chains: Record<string, string> }) => {
-    void serveHttps(m.keyPem, m.chains);
-  });
-} else await main();
+await main();
