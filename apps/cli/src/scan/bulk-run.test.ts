@@ -136,29 +136,32 @@ describe('bulk runs over scan threads', () => {
     expect(rows.filter((r) => r.startsWith('weak')).every((r) => r.split(',')[1] === 'F')).toBe(true);
   });
 
-  it('should hand out no more domains while the output is held back', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let done = 0;
-    let blocked = true;
-    const running = runBulkScan(domains, job({ concurrency: 2 }), 2, {
-      onText: () => (blocked ? held : undefined),
-      onProgress: (n) => (done = n),
-    });
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    for (let waited = 0; done === 0 && waited < 20_000; waited += 20) await sleep(20);
-    expect(done).toBeGreaterThan(0);
-    // What was in flight or queued when the output stopped finishes; then nothing moves.
-    await sleep(300);
-    const settled = done;
-    await sleep(300);
-    expect(done).toBe(settled);
-    expect(settled).toBeLessThan(GOOD + WEAK);
-    blocked = false;
-    release();
-    const result = await running;
-    expect(result.tally.scanned).toBe(GOOD + WEAK);
-  });
+  it.each([1, 2])(
+    'should hand out no more domains while the output is held back (%i threads)',
+    async (threads) => {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let done = 0;
+      let blocked = true;
+      const running = runBulkScan(domains, job({ concurrency: 2 }), threads, {
+        onText: () => (blocked ? held : undefined),
+        onProgress: (n) => (done = n),
+      });
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      for (let waited = 0; done === 0 && waited < 20_000; waited += 20) await sleep(20);
+      expect(done).toBeGreaterThan(0);
+      // What was in flight or queued when the output stopped finishes; then nothing moves.
+      await sleep(300);
+      const settled = done;
+      await sleep(300);
+      expect(done).toBe(settled);
+      expect(settled).toBeLessThan(GOOD + WEAK);
+      blocked = false;
+      release();
+      const result = await running;
+      expect(result.tally.scanned).toBe(GOOD + WEAK);
+    },
+  );
 
   it('should use one thread per core for a long list, and none extra for a short one', () => {
     expect(defaultThreads(10, 8)).toBe(1);

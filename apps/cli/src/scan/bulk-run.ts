@@ -86,15 +86,18 @@ export async function runBulkScan(
 async function runHere(domains: readonly string[], job: BulkJob, sinks: BulkSinks): Promise<BulkRunResult> {
   const runtime = createScanRuntime(job.runtime);
   const tally = emptyTally();
+  let draining: Promise<void> | undefined;
   try {
     await scanMany(domains, {
       concurrency: job.concurrency,
       scan: { ...runtime.scanOptions, ...job.scan },
       onOutcome(outcome) {
         tallyOutcome(tally, outcome, job.failOn);
-        void sinks.onText(outcomeText(outcome, job.format));
+        const wait = sinks.onText(outcomeText(outcome, job.format));
+        if (wait) draining = wait.finally(() => (draining = undefined));
       },
       ...(sinks.onProgress ? { onProgress: sinks.onProgress } : {}),
+      beforeNext: () => draining,
     });
     return { tally, dns: runtime.dns.stats(), threads: 1 };
   } finally {
@@ -136,7 +139,13 @@ function runThreaded(
     };
 
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(threadUrl, { workerData: threadJob });
+      let worker: Worker;
+      try {
+        worker = new Worker(threadUrl, { workerData: threadJob });
+      } catch (err) {
+        fail(new Error(`a scan thread could not start: ${(err as Error).message}`));
+        return;
+      }
       workers.push(worker);
       let done = false;
       worker.on('message', (message: FromScanThread) => {

@@ -14,6 +14,8 @@ export interface BulkOptions {
   scan: ScanOptions;
   onOutcome(outcome: BulkOutcome): void;
   onProgress?(done: number, total: number): void;
+  /** Awaited before each next domain is taken, when it returns a promise (back-pressure). */
+  beforeNext?(): Promise<void> | undefined;
 }
 
 /** One domain's report, or why there is none. */
@@ -32,6 +34,11 @@ export async function scanMany(domains: readonly string[], options: BulkOptions)
   let done = 0;
   const worker = async () => {
     while (next < domains.length) {
+      const wait = options.beforeNext?.();
+      if (wait) {
+        await wait;
+        continue; // another worker may have taken the rest meanwhile
+      }
       const domain = domains[next++] as string;
       const outcome = await scanDomainOutcome(domain, options.scan);
       done++;
