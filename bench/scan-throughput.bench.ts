@@ -3,8 +3,8 @@
  * minimum the checks need, over 10 000 generated domains; then the same sweep with 5 % of the
  * domains black-holed.
  *
- * Setup: the fleet of bench/lib/scan-fleet.ts (every check has something to find), its DNS and
- * HTTPS servers in child processes of their own.
+ * Setup: the fleet of bench/lib/scan-fleet.ts (every domain has a record for every check, all
+ * good: grade A+), its DNS and HTTPS servers in child processes of their own.
  *
  * What runs is the product path: apps/cli's bulk runner (`mailwarden scan --file`) over one scan
  * thread per core (BENCH_SCAN_THREADS to choose), each with its DNS client (UDP, cache on, fresh
@@ -26,8 +26,8 @@
  *   warms up its own isolate (~0.3 s of CPU) and keeps its own DNS cache, and two busy threads
  *   on this VM's two vCPUs each run slower than one alone.
  * - Queries: DNS messages on the wire per scan ÷ the distinct (name, type) questions the checks
- *   need (13 per domain plus, per sweep, 4 shared by all: the SPF include, `_dmarc.example`, the
- *   logo host's A and AAAA). Retries, TCP fallbacks or a question asked twice would show above 1.
+ *   need (13 per domain plus, per sweep and scan thread, each with its own cache, 4 shared by all:
+ *   the SPF include, `_dmarc.example`, the logo host's A and AAAA). Retries, TCP fallbacks or a question asked twice would show above 1.
  * - Clean and black-holed sweeps alternate over two rounds (half the domains each, the order
  *   swapped in the second), so load that comes and goes on the machine hits both alike.
  * - Black-holed: every name of every 20th domain is dropped by the server. Each such question

@@ -27,7 +27,7 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONCURRENCY = 64;
 export const MAX_CONCURRENCY = 4_096;
-/** Scan threads of a bulk run (bulk-run.ts MAX_THREADS). */
+/** Scan threads of a bulk run at most (`--threads`; bulk-run.ts caps its default by it too). */
 export const MAX_SCAN_THREADS = 64;
 
 export type OutputFormat = 'jsonl' | 'csv';
