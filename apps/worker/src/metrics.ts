@@ -27,7 +27,16 @@ export function createWorkerMetrics() {
     buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
-  return { registry, jobsTotal, jobDurationSeconds };
+  // Runs, not jobs: a batch job holds up to 25 names, each recorded for every tenant watching it.
+  // `stored`: committed; `skipped`: nothing to store (the slot was stored before, by a job redone
+  // after a crash, or the domain was deleted meanwhile). Its rate is the sweep's throughput.
+  const checkRunsTotal = new Counter({
+    name: 'mailwarden_check_runs_total',
+    help: 'Check-family runs recorded per watching tenant, by family and result (stored or skipped)',
+    labelNames: ['family', 'result'] as const,
+    registers: [registry],
+  });
+  return { registry, jobsTotal, jobDurationSeconds, checkRunsTotal };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

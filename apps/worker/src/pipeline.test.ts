@@ -208,5 +208,10 @@ describe('the monitoring pipeline', () => {
     expect(new Set(codes).size).toBe(codes.length);
     const deliveries = await withTenant(db, tenant.id, (tx) => tx.select().from(schema.webhookDeliveries));
     expect(deliveries.every((d) => d.state === 'succeeded')).toBe(true);
+
+    // The worker counted the runs it stored: the tick's first run and the two scans, at least.
+    const runs = await worker.metrics.getSingleMetric('mailwarden_check_runs_total')!.get();
+    const storedDns = runs.values.find((v) => v.labels.family === 'dns' && v.labels.result === 'stored');
+    expect(storedDns?.value).toBeGreaterThanOrEqual(3);
   });
 });

@@ -191,6 +191,10 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps) {
     Math.ceil((4 * checkConcurrency[family]) / checkBatchSizes[family]);
   const processors = createProcessors({
     checkConcurrency,
+    onRunsRecorded(family, runs) {
+      if (runs.stored > 0) metrics.checkRunsTotal.inc({ family, result: 'stored' }, runs.stored);
+      if (runs.skipped > 0) metrics.checkRunsTotal.inc({ family, result: 'skipped' }, runs.skipped);
+    },
     mailboxPoller,
     clock,
     db,

@@ -127,12 +127,14 @@ describe('check job processors', () => {
     };
     const checks = [1, 2, 3].map(check);
     const failing = checks[1]!.targets[0]!.domainId;
+    const counted: unknown[] = [];
     const { runChecks } = createCheckProcessors({
       db: {} as Database,
       runners: { dns: { optionsKey: () => '', run: async () => ({ results: [] }) } },
       producer: producer as unknown as Producer,
       clock: systemClock,
       live,
+      onRunsRecorded: (family, runs) => counted.push({ family, ...runs }),
       recorder: recorderWith(async (run) => {
         if (run.target.domainId === failing) throw new Error('deadlock detected');
         const eventId = `0190b6b0-0000-7000-8000-${run.target.domainId.slice(-12)}`.replace(/.$/, 'e');
@@ -146,6 +148,8 @@ describe('check job processors', () => {
     expect(producer.enqueueBulk).toHaveBeenCalledTimes(1);
     expect(producer.enqueueBulk.mock.calls[0]![1]).toHaveLength(2);
     expect(emitted).toHaveLength(2);
+    // Only what was committed counts (the worker's mailwarden_check_runs_total).
+    expect(counted).toEqual([{ family: 'dns', runs: 2, stored: 2, skipped: 0 }]);
     expect(producer.releaseChecks).toHaveBeenCalledWith('checks-dns', [
       `dns.n1.test.${Date.parse(checks[0]!.slot)}.0`,
       `dns.n3.test.${Date.parse(checks[2]!.slot)}.0`,

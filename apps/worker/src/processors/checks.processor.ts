@@ -35,6 +35,8 @@ export interface CheckProcessorDeps {
   concurrency?: Partial<Record<CheckFamilyName, number>>;
   /** Loads options and records runs; by default one recorder of the process over `db` (tests replace it). */
   recorder?: RunRecorder;
+  /** Told what each job recorded, once its runs are committed (the worker counts them in metrics). */
+  onRunsRecorded?: (family: CheckFamilyName, runs: { runs: number; stored: number; skipped: number }) => void;
 }
 
 /** At most `limit` of the functions handed in run at once; the others wait in order. */
@@ -121,7 +123,9 @@ export function createCheckProcessors(deps: CheckProcessorDeps): {
     if (!parsed.ok) throw new UnrecoverableError(`invalid run-check payload: ${parsed.problems.join('; ')}`);
     const summary = await check(parsed.payload);
     const events = await announce([summary], log);
-    return { ...totals([summary]), events };
+    const counted = totals([summary]);
+    deps.onRunsRecorded?.(parsed.payload.family, counted);
+    return { ...counted, events };
   };
 
   const runChecks: JobProcessor = async (job, { log }) => {
@@ -143,6 +147,8 @@ export function createCheckProcessors(deps: CheckProcessorDeps): {
       }
     });
     const events = await announce(done, log);
+    const counted = totals(done);
+    deps.onRunsRecorded?.(family, counted);
     // Stored: their claims are no longer needed (a claim left behind only expires later).
     await deps.producer
       .releaseChecks(familyQueues[family], doneIds)
@@ -155,7 +161,7 @@ export function createCheckProcessors(deps: CheckProcessorDeps): {
       log.warn({ failed: failed.length, of: checks.length }, 'checks of the batch failed');
       throw firstError;
     }
-    return { checks: checks.length, ...totals(done), events };
+    return { checks: checks.length, ...counted, events };
   };
 
   return { runCheck, runChecks };

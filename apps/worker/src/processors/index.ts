@@ -3,7 +3,7 @@ import type { Clock } from '@mailwarden/core';
 import type { Database } from '@mailwarden/db';
 import type { FamilyRunners, MailboxPoller } from '@mailwarden/monitoring';
 import { type CheckFamilyName, type LiveEventEmitter, type Producer, queueNames } from '@mailwarden/queue';
-import { createCheckProcessors } from './checks.processor.ts';
+import { type CheckProcessorDeps, createCheckProcessors } from './checks.processor.ts';
 import { createEchoProcessor } from './echo.processor.ts';
 import type { ProcessorMap } from './processor.ts';
 import { createMailboxTickProcessor, createPollMailboxProcessor } from './report-mailboxes.processor.ts';
@@ -31,6 +31,8 @@ export interface ProcessorDeps {
   mailboxPoller?: MailboxPoller;
   /** Checks (names) of each family run at once, over all jobs (CHECKS_<FAMILY>_CONCURRENCY). */
   checkConcurrency?: Partial<Record<CheckFamilyName, number>>;
+  /** Counts the runs each check job recorded (the worker's `mailwarden_check_runs_total`). */
+  onRunsRecorded?: CheckProcessorDeps['onRunsRecorded'];
 }
 
 /** Registers one processor per queue and job name; add new job kinds here. */
