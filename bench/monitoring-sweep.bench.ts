@@ -8,8 +8,8 @@
  *     `mailwarden_due_checks`, BullMQ jobs in Redis, the worker running the same runner and storing
  *     each run (run row, findings diff, check states, posture history, schedule, outbox events) in
  *     one transaction per tenant (batched across the worker's concurrent checks). Rate = domains /
- *     seconds from the first check's start to the last job done (the wait for the next tick,
- *     0-1 s, is latency and printed apart). The worker is warmed first on WARMUP_DOMAINS other
+ *     seconds from the first check's start to the last job's runs counted (the wait for the next
+ *     tick, 0-1 s, is latency and printed apart). The worker is warmed first on WARMUP_DOMAINS other
  *     domains of another tenant (its first runs compile the pipeline's code, as the baseline's
  *     warm-up does the engine's); each sweep then starts by making its domains due, so the first
  *     and the steady sweep differ only in what they write. Target >= 0.6x.
@@ -27,10 +27,10 @@
  *     runs with autovacuum off. Without statistics the planner turns the due query quadratic (2 s
  *     for 10 000 domains instead of 80 ms); with those of the seeding alone, taken while runs,
  *     findings and events were empty, the first round's first sweep ran at 0.56x where the later
- *     rounds' ran at 0.65x and 0.67x (one run). Progress is the worker's own `mailwarden_check_runs_total`, read in this process: a
- *     count in Postgres every 50 ms cost the server more the further the sweep went, beside the
- *     pipeline it measured. The end is when the last job has stored its runs, announced its events
- *     and released its claims.
+ *     rounds' ran at 0.65x and 0.67x (one run). Progress is the worker's own
+ *     `mailwarden_check_runs_total`, read in this process: a count in Postgres every 50 ms cost
+ *     the server more the further the sweep went, beside the pipeline it measured. The end is when
+ *     the last job has stored its runs and announced its events (its claims are released after).
  *
  * (b) Webhook latency. One endpoint on a local HTTP receiver; events are committed to the outbox at
  *     EVENTS_PER_SECOND and handed to the worker as the product does (dispatch job after commit).
@@ -220,7 +220,7 @@ async function main() {
     }
     /**
      * Makes a round's domains due and waits for their runs. The rate runs from the first check's
-     * start (the earliest `started_at`, the worker's clock, this process's) to the last job done:
+     * start (the earliest `started_at`, the worker's clock, this process's) to the last runs counted:
      * the time until the next tick, 0-1 s after the domains fell due, is the scheduler's latency,
      * not its throughput, and is printed on its own.
      */
@@ -335,7 +335,8 @@ async function main() {
       });
     }
 
-    // (b) Event committed -> signed webhook received.
+    // (b) Event committed -> signed webhook received. The worker stays up, idle otherwise: the
+    // rounds' domains are next due in an hour.
     const arrivals = new Map<string, number>();
     const receiver = createServer((req, res) => {
       const id = String(req.headers['webhook-id']);
