@@ -135,6 +135,51 @@ describe('broken packets', () => {
       Buffer.from([0, 10, 2, 0x6d, 0x78, 3, 0x62, 0x61, 0x64, 4, 0x74, 0x65, 0x73, 0x74, 0]),
     );
   });
+  it('writes out every name of SOA and NS RDATA for the validator, case kept', async () => {
+    // SOA: MNAME a pointer to the question name, RNAME "Host" + a pointer, then the five numbers.
+    const numbers = [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5];
+    server.setFault('bad.test', {
+      kind: 'raw',
+      build: (q) =>
+        respond(q, [...rrHead(6, 2 + 7 + 20), 0xc0, 12, 4, 0x48, 0x6f, 0x73, 0x74, 0xc0, 12, ...numbers]),
+    });
+    const soa = await clientFor().query('bad.test', 'SOA', { dnssecOk: true });
+    const qname = [3, 0x62, 0x61, 0x64, 4, 0x74, 0x65, 0x73, 0x74, 0];
+    if (soa.status !== 'answer') throw new Error(`expected an answer, got ${soa.status}`);
+    expect(Buffer.from(soa.dnssec?.answer[0]?.rdata ?? [])).toEqual(
+      Buffer.from([...qname, 4, 0x48, 0x6f, 0x73, 0x74, ...qname, ...numbers]),
+    );
+    server.setFault('bad.test', {
+      kind: 'raw',
+      build: (q) => respond(q, [...rrHead(2, 5), 2, 0x6e, 0x73, 0xc0, 12]),
+    });
+    const ns = await clientFor().query('bad.test', 'NS', { dnssecOk: true });
+    if (ns.status !== 'answer') throw new Error(`expected an answer, got ${ns.status}`);
+    expect(Buffer.from(ns.dnssec?.answer[0]?.rdata ?? [])).toEqual(Buffer.from([2, 0x6e, 0x73, ...qname]));
+  });
+
+  it('refuses a compression pointer that does not point back, in records only the validator reads', async () => {
+    // An A answer, then an NS record at the same owner whose name points at itself: the typed
+    // answer never reads it, the validator's copy of the section does.
+    const a = [...rrHead(1, 4), 192, 0, 2, 1];
+    const selfAt = 12 + 14 + a.length + 12;
+    server.setFault('bad.test', {
+      kind: 'raw',
+      build: (q) => {
+        const packet = respond(q, [...a, ...rrHead(2, 2), 0xc0, selfAt]);
+        packet.writeUInt16BE(2, 6);
+        return packet;
+      },
+    });
+    expect(await clientFor().query('bad.test', 'A')).toMatchObject({
+      status: 'answer',
+      records: ['192.0.2.1'],
+    });
+    expect(await clientFor().query('bad.test', 'A', { dnssecOk: true })).toMatchObject({
+      status: 'unknown',
+      reason: 'malformed',
+    });
+  });
 });
 
 describe('spoofing', () => {

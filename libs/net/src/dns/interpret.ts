@@ -5,7 +5,7 @@
  * (RFC 2181 §5.4.1).
  */
 import type { RecordType, UnknownReason, WireRecord } from '@mailwarden/core';
-import { decodeRecord, wireRecord } from './rdata.ts';
+import { decodeRecord, wireSections } from './rdata.ts';
 import { type ParsedMessage, TYPE_CODES, type WireRr } from './wire.ts';
 
 export interface ChainLink {
@@ -128,10 +128,7 @@ export function sectionsOf(
   message: ParsedMessage,
 ): { answer: WireRecord[]; authority: WireRecord[] } | string {
   try {
-    return {
-      answer: message.answer.map((rr) => wireRecord(message.buf, rr)),
-      authority: message.authority.map((rr) => wireRecord(message.buf, rr)),
-    };
+    return wireSections(message.buf, message.answer, message.authority);
   } catch (err) {
     return (err as Error).message;
   }

@@ -252,16 +252,83 @@ const COMPRESSIBLE = new Set<number>([
   TYPE_CODES.SOA,
 ]);
 
-/** The record as a validator needs it: names in compressible RDATA written out in full. */
-export function wireRecord(buf: Buffer, rr: WireRr): WireRecord {
-  const type = typeName(rr.type);
-  let rdata: Uint8Array;
-  if (COMPRESSIBLE.has(rr.type)) {
-    const decoded = decodeRecord(buf, rr, type as 'NS' | 'CNAME' | 'PTR' | 'MX' | 'SOA');
-    // dns-packet's encoders emit [RDLENGTH][RDATA]; drop the length.
-    rdata = new Uint8Array(packet.record(type).encode(decoded).subarray(2));
-  } else {
-    rdata = rawRdata(buf, rr);
+/**
+ * Appends the name at `offset` to `out` written out in full: its labels as they are on the wire
+ * (case kept), compression pointers followed. Returns where the name ends in `buf`. A name over
+ * 255 bytes, a pointer that does not point backwards (RFC 1035 §4.1.4) or an extended label type
+ * is malformed, so a pointer loop cannot spin.
+ */
+function appendUncompressedName(buf: Buffer, offset: number, out: number[], what: string): number {
+  let at = offset;
+  let end = -1;
+  let length = 0;
+  for (;;) {
+    if (at >= buf.length) fail(what);
+    const len = buf[at] as number;
+    if (len === 0) {
+      out.push(0);
+      return end < 0 ? at + 1 : end;
+    }
+    if (len >= 0xc0) {
+      if (at + 1 >= buf.length) fail(what);
+      const target = ((len & 0x3f) << 8) | (buf[at + 1] as number);
+      if (target >= at) fail(what);
+      if (end < 0) end = at + 2;
+      at = target;
+      continue;
+    }
+    if (len > 63) fail(what);
+    length += 1 + len;
+    if (length + 1 > 255 || at + 1 + len > buf.length) fail(what);
+    for (let i = at; i <= at + len; i++) out.push(buf[i] as number);
+    at += 1 + len;
   }
-  return { name: rr.name, type, typeCode: rr.type, ttl: rr.ttl, rdata };
+}
+
+/** RDATA of a compressible type with its names written out in full (RFC 4034 §6.2 signs them so). */
+function uncompressedRdata(buf: Buffer, rr: WireRr): Uint8Array {
+  const type = typeName(rr.type);
+  const start = rr.rdOffset;
+  const end = rr.rdOffset + rr.rdLength;
+  const out: number[] = [];
+  let at = start;
+  if (rr.type === TYPE_CODES.MX) {
+    if (end - start < 3) fail(type);
+    out.push(buf[at] as number, buf[at + 1] as number);
+    at += 2;
+  }
+  at = appendUncompressedName(buf, at, out, type);
+  if (rr.type === TYPE_CODES.SOA) {
+    at = appendUncompressedName(buf, at, out, type);
+    // SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM.
+    if (end - at !== 20) fail(type);
+    for (let i = at; i < end; i++) out.push(buf[i] as number);
+    at = end;
+  }
+  if (at !== end) fail(type);
+  return Uint8Array.from(out);
+}
+
+/**
+ * The answer and authority records of a response as a validator needs them: names in compressible
+ * RDATA written out in full, every other RDATA a view of one copy of the message (one allocation
+ * per response, not one per record; the copy holds only this message, never a larger read buffer).
+ */
+export function wireSections(
+  buf: Buffer,
+  answer: readonly WireRr[],
+  authority: readonly WireRr[],
+): { answer: WireRecord[]; authority: WireRecord[] } {
+  const copy = Buffer.from(buf);
+  const records = (rrs: readonly WireRr[]): WireRecord[] =>
+    rrs.map((rr) => ({
+      name: rr.name,
+      type: typeName(rr.type),
+      typeCode: rr.type,
+      ttl: rr.ttl,
+      rdata: COMPRESSIBLE.has(rr.type)
+        ? uncompressedRdata(buf, rr)
+        : new Uint8Array(copy.buffer, copy.byteOffset + rr.rdOffset, rr.rdLength),
+    }));
+  return { answer: records(answer), authority: records(authority) };
 }
