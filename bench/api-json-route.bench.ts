@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { listenApi } from './lib/api-server.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const ROUNDS = 3;
 const DURATION_S = 5;
@@ -86,11 +86,6 @@ async function load(server: Server) {
     p99Ms: result.latency.p99,
     cpuMicrosPerRequest: (cpuAfter - cpuBefore) / result.requests.total,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main() {

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { listenApi } from './lib/api-server.ts';
 import { benchEnv, createBenchDatabase, seedTenant } from './lib/auth-fixture.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const ROUNDS = 3;
 const DURATION_S = 5;
@@ -95,8 +95,6 @@ async function load(port: number, apiKey: string) {
     throw new Error(`errors under load: ${result.non2xx} non-2xx, ${result.errors}`);
   return { rps: result.requests.average, p99Ms: result.latency.p99 };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
   const database = await createBenchDatabase();

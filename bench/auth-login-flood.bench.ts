@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { listenApi } from './lib/api-server.ts';
 import { benchEnv, createBenchDatabase, seedTenant } from './lib/auth-fixture.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const ROUNDS = 3;
 const DURATION_S = 8;
@@ -69,8 +69,6 @@ async function plainGets(port: number, apiKey: string) {
     throw new Error(`GET errors: ${result.non2xx} non-2xx, ${result.errors}`);
   return { p99Ms: result.latency.p99, rps: result.requests.average };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
   const database = await createBenchDatabase();

@@ -12,14 +12,13 @@ import { waitForReady } from '@mailwarden/queue';
 import { loadApiConfig } from '../apps/api/src/config.ts';
 import { createApiContainer } from '../apps/api/src/container.ts';
 import { benchEnv, createBenchDatabase } from './lib/auth-fixture.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const ACCOUNTS = 24;
 const LOGINS_PER_ACCOUNT = 4; // below the per-account backoff (10 free failures)
 const RESETS_PER_ACCOUNT = 3; // the per-account reset cap
 const PASSWORD = 'glacier tundra marmalade obelisk';
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 let ipCounter = 0;
 const nextIp = () => {
   ipCounter++;

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createDnsClient } from '@mailwarden/net';
 import { startDnsServer, type Zones } from '@mailwarden/testing/dns-server';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const DOMAINS = 10_000;
 const CONCURRENCY = 64;
@@ -104,11 +104,6 @@ async function cares(host: string, port: number) {
       // nothing to release: the Resolver is dropped after the round
     }
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 const KNOTD = '/usr/sbin/knotd';

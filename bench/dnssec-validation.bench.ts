@@ -18,7 +18,7 @@ import { createDnssecValidator, type DnssecValidator, parseTrustAnchors } from '
 import { createDnsClient, type DnsClient } from '@mailwarden/net';
 import { startDnsServer, type Zones } from '@mailwarden/testing/dns-server';
 import { dsFor, generateTestKey, signZone, trustAnchorLines } from '@mailwarden/testing/dnssec';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const DOMAINS = Number(process.env.BENCH_DNSSEC_DOMAINS ?? 10_000);
 const CONCURRENCY = 64;
@@ -128,11 +128,6 @@ function validated(validator: DnssecValidator) {
     const [mx, a] = await Promise.all([validator.query(name, 'MX'), validator.query(`mx.${name}`, 'A')]);
     return mx.verdict.verdict === 'secure' && a.verdict.verdict === 'secure';
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ import { createDatabase, createPool, schema, withTenant } from '@mailwarden/db';
 import autocannon from 'autocannon';
 import { listenApi } from './lib/api-server.ts';
 import { benchEnv, createBenchDatabase, seedTenant } from './lib/auth-fixture.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const DOMAINS = 100;
 const FINDINGS_PER_DOMAIN = 3;
@@ -155,8 +155,6 @@ async function restDashboards(port: number, apiKey: string) {
   ];
   return { bulk, same };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
   const database = await createBenchDatabase();

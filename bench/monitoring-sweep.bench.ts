@@ -53,7 +53,7 @@ import type { Zones } from '../libs/testing/src/dns-server/fixtures.ts';
 import { startDnsServer } from '../libs/testing/src/dns-server/index.ts';
 import { createBenchDatabase } from './lib/auth-fixture.ts';
 import { cpuMark, cpuPerUnit } from './lib/cpu.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const DOMAINS = Number(process.env.BENCH_SWEEP_DOMAINS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_SWEEP_ROUNDS ?? 3);
@@ -114,11 +114,6 @@ async function rawScanRate(
   const seconds = (performance.now() - started) / 1000;
   client.close();
   return count / seconds;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main() {

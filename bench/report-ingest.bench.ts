@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock, uuidv7 } from '@mailwarden/core';
 import { createDatabase, createPool, schema, withTenant } from '@mailwarden/db';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 import { generateGoogleReport, rssSampler, tokeniseOnce } from './report-kit.ts';
 
 const SIZES = (process.env.BENCH_INGEST_SIZES ?? '1000,80000,500000').split(',').map(Number);
@@ -105,11 +105,6 @@ async function ingestChild(mode: string, appUrl: string, tenantId: string, rawId
     await pool.end();
   }
   return { rows, seconds: median(times), loadedMB, peakMB } satisfies IngestResult;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function child<T>(args: string[]): Promise<T> {

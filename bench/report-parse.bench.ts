@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readReports } from '../libs/reports/src/index.ts';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 import { generateGoogleReport, tokeniseOnce } from './report-kit.ts';
 
 const SIZES = [1_000, 80_000, 500_000];
@@ -53,11 +53,10 @@ async function child(kind: 'parse' | 'tokenise', file: string): Promise<void> {
     out = await run(gz);
     times.push((performance.now() - started) / 1000);
   }
-  times.sort((a, b) => a - b);
   const result: ChildResult = {
     records: out.records,
     xmlBytes: out.xmlBytes,
-    seconds: times[Math.floor(times.length / 2)] as number,
+    seconds: median(times),
     maxRssMB: process.resourceUsage().maxRSS / 1024,
   };
   process.send?.(result);

@@ -30,7 +30,7 @@ import { runInNewContext } from 'node:vm';
 import { createProbeLimiter, parseAllowList, probeMx } from '@mailwarden/net';
 import { scriptedSmtp, startRawFixture } from '@mailwarden/testing/smtp-server';
 import { createTestCa, issueCert } from '@mailwarden/testing/tls';
-import { printFigure, printRatio } from './lib/report.ts';
+import { median, printFigure, printRatio } from './lib/report.ts';
 
 const CONCURRENCY = 4;
 const ROUND_SECONDS = 2;
@@ -161,11 +161,6 @@ async function drive(
     failed,
     cpuUsPerProbe: (used.user + used.system) / done,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 v8.setFlagsFromString('--expose-gc');

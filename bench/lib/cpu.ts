@@ -9,6 +9,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux we run on (USER_HZ). */
 const USER_HZ = 100;
 
+/** utime + stime of a /proc/<pid>/stat line, in ticks. */
+function statTicks(stat: string): number {
+  // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis;
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 function processCpuSeconds(command: string): number | undefined {
   let pids: string[];
   try {
@@ -25,13 +33,8 @@ function processCpuSeconds(command: string): number | undefined {
     } catch {
       continue; // gone meanwhile
     }
-    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    if (stat.slice(open + 1, close) !== command) continue;
-    const fields = stat.slice(close + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) ".
-    ticks += Number(fields[11]) + Number(fields[12]);
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
+    ticks += statTicks(stat);
     found = true;
   }
   return found ? ticks / USER_HZ : undefined;
@@ -41,9 +44,7 @@ function processCpuSeconds(command: string): number | undefined {
 export function pidCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    return statTicks(readFileSync(`/proc/${pid}/stat`, 'latin1')) / USER_HZ;
   } catch {
     return undefined;
   }

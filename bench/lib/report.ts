@@ -15,6 +15,12 @@ export interface RatioResult {
   target?: number;
 }
 
+/** The middle value (the upper one of an even count): what a benchmark reports over its rounds. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 export function ratioOf(result: RatioResult): number {
   return result.candidate / result.baseline;
 }
