@@ -7,8 +7,9 @@
  * Why not exact LRU (re-inserting on every hit, as a Map's insertion order allows): a delete and
  * a set per hit made every operation on a full 20 000-entry cache cost ~2.5 µs instead of
  * ~0.25 µs (measured in V8 with the key mix of a sweep), and the cache 5 % of a monitoring
- * sweep's thread instead of under 3 %. What LRU is for holds the same: names many scans share (an SPF include, a parent
- * `_dmarc`) are used between passes of the hand and stay, while one-off names go first.
+ * sweep's thread instead of under 3 %. What LRU is for holds the same: names many scans share
+ * (an SPF include, a parent `_dmarc`) are used between passes of the hand and stay, while
+ * one-off names go first.
  */
 
 interface Entry<V> {

@@ -5,7 +5,10 @@ import type { Clock } from '@mailwarden/core';
 import type { DnsServerAddress } from './servers.ts';
 
 export interface DnsCacheOptions {
-  /** Entries kept (CLOCK eviction, near-LRU: cache.ts). Default 20 000: a few scans' worth of names, a few tens of MB at most. */
+  /**
+   * Entries kept (CLOCK eviction, near-LRU: cache.ts). Default 20 000: a few scans' worth of
+   * names, a few tens of MB at most.
+   */
   maxEntries?: number;
   /** Lower TTL clamp, seconds. Default 0: TTL 0 means "do not cache" and we respect it. */
   minTtlSeconds?: number;
